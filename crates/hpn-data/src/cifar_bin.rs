@@ -17,7 +17,7 @@ const SIDE: usize = 32;
 const PIXELS: usize = 3 * SIDE * SIDE;
 
 /// Parses a sequence of CIFAR records. Each record is `label_bytes` label bytes followed by
-/// [`PIXELS`] pixel bytes; the label used is the byte at `label_offset`, checked `< num_classes`.
+/// 3072 pixel bytes; the label used is the byte at `label_offset`, checked `< num_classes`.
 pub fn parse_cifar_records(
     bytes: &[u8],
     label_bytes: usize,
@@ -26,7 +26,7 @@ pub fn parse_cifar_records(
     path: &Path,
 ) -> Result<(Vec<u8>, Vec<usize>), DataError> {
     let record = label_bytes + PIXELS;
-    if bytes.len() % record != 0 {
+    if !bytes.len().is_multiple_of(record) {
         return Err(DataError::format(
             path,
             format!(

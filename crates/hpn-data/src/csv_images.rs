@@ -8,7 +8,7 @@ use crate::cache::{CacheContent, Fingerprint, cached_or_build};
 use crate::decode::{ImageEntry, decode_images};
 use crate::file_bytes::read_text;
 use crate::image_folder::{ReadReport, add_size, into_image_set, stored_size};
-use crate::{DataError, ImageSet};
+use crate::{DataError, ImageSet, Splits};
 
 /// Which CSV columns (by header name) hold the image id, the regression value and the class.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,6 +129,70 @@ pub fn read_csv_images_with_report(
     cache: Option<&Path>,
     skip_bad: bool,
 ) -> Result<(ImageSet, ReadReport), DataError> {
+    read_csv_table(csv, images_dir, columns, size, cache, skip_bad, None)
+}
+
+/// Reads a training and a test CSV table (such as OmniArt's `train.csv` and `test.csv`) whose
+/// images lie in one folder, as [`read_csv_images_with_report`] reads one. The classes are those
+/// of the training table (sorted); a test row with another class is an error naming the file and
+/// line (or, with `skip_bad`, a skipped row), so labels mean the same in both splits. With
+/// `cache = Some(path)` the splits are cached in `<path>.train` and `<path>.test`.
+pub fn read_csv_splits(
+    train_csv: &Path,
+    test_csv: &Path,
+    images_dir: &Path,
+    columns: &CsvColumns,
+    size: (u32, u32),
+    cache: Option<&Path>,
+    skip_bad: bool,
+) -> Result<(Splits, ReadReport), DataError> {
+    let with_suffix = |suffix: &str| {
+        cache.map(|p| {
+            let mut s = p.as_os_str().to_owned();
+            s.push(suffix);
+            PathBuf::from(s)
+        })
+    };
+    let train_cache = with_suffix(".train");
+    let test_cache = with_suffix(".test");
+    let (train, train_report) = read_csv_table(
+        train_csv,
+        images_dir,
+        columns,
+        size,
+        train_cache.as_deref(),
+        skip_bad,
+        None,
+    )?;
+    let (test, test_report) = read_csv_table(
+        test_csv,
+        images_dir,
+        columns,
+        size,
+        test_cache.as_deref(),
+        skip_bad,
+        Some(train.class_names()),
+    )?;
+    let mut skipped = train_report.skipped;
+    skipped.extend(test_report.skipped);
+    let report = ReadReport {
+        skipped,
+        from_cache: train_report.from_cache && test_report.from_cache,
+    };
+    Ok((Splits { train, test }, report))
+}
+
+/// Reads one CSV table; with `known_classes`, those are the classes and a row naming another
+/// class is a bad row, otherwise the classes are the table's distinct class names, sorted.
+fn read_csv_table(
+    csv: &Path,
+    images_dir: &Path,
+    columns: &CsvColumns,
+    size: (u32, u32),
+    cache: Option<&Path>,
+    skip_bad: bool,
+    known_classes: Option<&[String]>,
+) -> Result<(ImageSet, ReadReport), DataError> {
     let size = stored_size(Some(size))?;
     let text = read_text(csv)?;
     let rows = parse_csv(&text, csv)?;
@@ -188,7 +252,19 @@ pub fn read_csv_images_with_report(
                 _ => None,
             };
             let class = match (class_col, &columns.class) {
-                (Some(col), Some(name)) => Some(cell(col, name)?.to_string()),
+                (Some(col), Some(name)) => {
+                    let class = cell(col, name)?;
+                    if let Some(known) = known_classes
+                        && !known.iter().any(|k| k == class)
+                    {
+                        return Err(DataError::entry(
+                            csv,
+                            format!("line {line}"),
+                            format!("class {class:?} in column {name:?} is not a training class"),
+                        ));
+                    }
+                    Some(class.to_string())
+                }
                 _ => None,
             };
             let path = image_path(images_dir, id).ok_or_else(|| {
@@ -209,7 +285,9 @@ pub fn read_csv_images_with_report(
             Err(e) => return Err(e),
         }
     }
-    let class_names: Vec<String> = if class_col.is_some() {
+    let class_names: Vec<String> = if let Some(known) = known_classes {
+        known.to_vec()
+    } else if class_col.is_some() {
         good.iter()
             .filter_map(|(_, _, c)| c.clone())
             .collect::<BTreeSet<_>>()
@@ -234,6 +312,9 @@ pub fn read_csv_images_with_report(
     fingerprint.add_str(&format!("{columns:?}"));
     add_size(&mut fingerprint, size);
     fingerprint.add_u64(skip_bad as u64);
+    for class in &class_names {
+        fingerprint.add_str(class);
+    }
     for entry in &entries {
         fingerprint.add_file(images_dir, &entry.path)?;
     }

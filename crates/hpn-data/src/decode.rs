@@ -129,10 +129,7 @@ pub(crate) fn decode_images(
                     Err(e) => return Err(e),
                 }
             }
-            match found {
-                Some(dims) => dims,
-                None => (1, 1),
-            }
+            found.unwrap_or((1, 1))
         }
     };
     let (w, h) = (width as usize, height as usize);

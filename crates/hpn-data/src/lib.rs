@@ -6,7 +6,7 @@
 //! - Readers: MNIST IDX ([`read_idx`], [`read_mnist_dir`]), CIFAR-10/100 binary
 //!   ([`read_cifar10_bin`], [`read_cifar100_bin`]), image folders ([`read_image_folder`]),
 //!   Tiny ImageNet ([`read_tiny_imagenet`]), CUB-200-2011 ([`read_cub200`]) and CSV image tables
-//!   such as OmniArt ([`read_csv_images`]). Decoded images can be cached in a compact binary file.
+//!   such as OmniArt ([`read_csv_images`], [`read_csv_splits`]). Decoded images can be cached in a compact binary file.
 //! - Derived sets: rotated MNIST ([`rotated_mnist`]), fixed count per class
 //!   ([`subsample_per_class`]), the paper's linear 2-to-200 imbalance ([`linear_imbalance`]),
 //!   a stratified validation split ([`train_validation_split`]).
@@ -41,6 +41,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod augmentation;
 mod augmented_dataset;
 mod batcher;
@@ -65,7 +67,7 @@ pub use augmentation::Augmentation;
 pub use augmented_dataset::{AugmentedDataset, ImageItem};
 pub use batcher::{ImageBatch, ImageBatcher, epoch_loader, loader};
 pub use cifar_bin::{read_cifar10_bin, read_cifar100_bin};
-pub use csv_images::{CsvColumns, read_csv_images, read_csv_images_with_report};
+pub use csv_images::{CsvColumns, read_csv_images, read_csv_images_with_report, read_csv_splits};
 pub use cub200::read_cub200;
 pub use error::DataError;
 pub use idx::{encode_idx, read_idx, read_mnist_dir};

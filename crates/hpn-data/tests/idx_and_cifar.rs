@@ -255,3 +255,13 @@ fn encode_idx_rejects_what_idx_cannot_hold() {
     let rgb = ImageSet::new(vec![0; 3], 3, 1, 1, vec![0], None, vec!["a".into()]).unwrap();
     assert!(encode_idx(&rgb).is_err());
 }
+
+#[test]
+fn committed_mnist_subset_reads_with_its_documented_counts() {
+    // datasets/mnist-subset: 1,000 training images per digit and 2,000 test images.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-subset");
+    let splits = read_mnist_dir(&dir).unwrap();
+    assert_eq!(splits.train.class_counts(), vec![1000; 10]);
+    assert_eq!(splits.test.len(), 2000);
+    assert_eq!((splits.train.height(), splits.train.width()), (28, 28));
+}

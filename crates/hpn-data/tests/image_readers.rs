@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use hpn_data::{
-    CsvColumns, DataError, read_csv_images, read_csv_images_with_report, read_cub200,
-    read_image_folder, read_image_folder_with_report, read_tiny_imagenet,
+    CsvColumns, DataError, read_csv_images, read_csv_images_with_report, read_csv_splits,
+    read_cub200, read_image_folder, read_image_folder_with_report, read_tiny_imagenet,
 };
 use image::{GrayImage, Luma, Rgb, RgbImage};
 
@@ -316,4 +316,65 @@ fn csv_images_values_classes_and_bad_rows() {
         .unwrap_err()
         .to_string();
     assert!(msg.contains("no column \"name\""), "{msg}");
+}
+
+#[test]
+fn csv_splits_share_the_training_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = dir.path().join("images");
+    for id in ["1", "2", "3", "4"] {
+        save_rgb(&images.join(format!("{id}.png")), &rgb(5, 5, 0));
+    }
+    let train = dir.path().join("train.csv");
+    let test = dir.path().join("test.csv");
+    std::fs::write(
+        &train,
+        "id,year,style\n1,1500,renaissance\n2,1650,baroque\n3,1660,baroque\n",
+    )
+    .unwrap();
+    // the test table lacks "baroque": its label for renaissance must still be 1
+    std::fs::write(&test, "id,year,style\n4,1510,renaissance\n").unwrap();
+    let cache = dir.path().join("omni.cache");
+    let (splits, report) = read_csv_splits(
+        &train,
+        &test,
+        &images,
+        &omniart_columns(),
+        (5, 5),
+        Some(&cache),
+        false,
+    )
+    .unwrap();
+    assert!(!report.from_cache);
+    assert_eq!(splits.train.labels(), &[1, 0, 0]);
+    assert_eq!(splits.test.labels(), &[1]);
+    assert_eq!(splits.test.class_names(), splits.train.class_names());
+    let (again, report) = read_csv_splits(
+        &train,
+        &test,
+        &images,
+        &omniart_columns(),
+        (5, 5),
+        Some(&cache),
+        false,
+    )
+    .unwrap();
+    assert!(report.from_cache);
+    assert_eq!(again, splits);
+    std::fs::write(&test, "id,year,style\n4,1510,rococo\n").unwrap();
+    let msg = read_csv_splits(
+        &train,
+        &test,
+        &images,
+        &omniart_columns(),
+        (5, 5),
+        None,
+        false,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        msg.contains("test.csv") && msg.contains("line 2") && msg.contains("rococo"),
+        "{msg}"
+    );
 }

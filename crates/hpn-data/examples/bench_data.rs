@@ -1,0 +1,149 @@
+//! Throughput of the CIFAR training input pipeline: JPEG decoding (first read, then the cache),
+//! and random crop (4 px zero padding) + flip + normalisation + batches of 128 into `flex`
+//! tensors through Burn's data loader with 0, 1 and 2 workers.
+//!
+//! `cargo run --release -p hpn-data --example bench_data -- /tmp/cifar10-jpeg [cache-file]`
+//! where the folder holds `train/<class>/*.jpg` and `test/<class>/*.jpg` (or holds one
+//! sub-folder that does).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::tensor::Device;
+use hpn_data::{
+    Augmentation, AugmentedDataset, ImageSet, Normalization, epoch_loader,
+    read_image_folder_with_report,
+};
+
+/// `root` if it holds `train/`, else its only sub-folder that does.
+fn dataset_root(root: &Path) -> Option<PathBuf> {
+    if root.join("train").is_dir() {
+        return Some(root.to_path_buf());
+    }
+    std::fs::read_dir(root)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.join("train").is_dir())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(root_arg) = args.first() else {
+        return Err("usage: bench_data <cifar10-jpeg folder> [cache file]".into());
+    };
+    let root = dataset_root(Path::new(root_arg))
+        .ok_or_else(|| format!("{root_arg}: no train/ folder in it or in a sub-folder"))?;
+    let cache = args.get(1).map_or_else(
+        || std::env::temp_dir().join("hpn-data-bench-cifar10.cache"),
+        PathBuf::from,
+    );
+    let _ = std::fs::remove_file(&cache);
+    println!(
+        "dataset {} | cache {} | {} threads available",
+        root.display(),
+        cache.display(),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+
+    let start = Instant::now();
+    let (splits, report) = read_image_folder_with_report(&root, None, Some(&cache), false)?;
+    let decode_s = start.elapsed().as_secs_f64();
+    let images = splits.train.len() + splits.test.len();
+    assert!(!report.from_cache);
+    println!(
+        "first read (JPEG decode + cache write): {images} images in {decode_s:.2} s = {:.0} img/s",
+        images as f64 / decode_s
+    );
+    let start = Instant::now();
+    let (again, report) = read_image_folder_with_report(&root, None, Some(&cache), false)?;
+    let cached_s = start.elapsed().as_secs_f64();
+    assert!(report.from_cache && again == splits);
+    println!(
+        "second read (cache, {:.0} MB): {cached_s:.3} s = {:.0} img/s",
+        std::fs::metadata(&cache)?.len() as f64 / 1e6,
+        images as f64 / cached_s
+    );
+    println!(
+        "train {} images of {} x {} x {}, {} classes",
+        splits.train.len(),
+        splits.train.channels(),
+        splits.train.height(),
+        splits.train.width(),
+        splits.train.num_classes()
+    );
+
+    let device = Device::flex();
+    let train = AugmentedDataset::new(
+        Arc::new(splits.train),
+        Augmentation::CropFlip { padding: 4 },
+        Normalization::cifar(),
+        1,
+    );
+    // Augmentation + normalisation alone, one thread.
+    let start = Instant::now();
+    let n = train.set().len();
+    let mut checksum = 0.0f32;
+    for i in 0..n {
+        checksum += train.item(i)?.pixels[0];
+    }
+    let s = start.elapsed().as_secs_f64();
+    println!(
+        "augment + normalise only, 1 thread: {:.0} img/s (checksum {checksum:.1})",
+        n as f64 / s
+    );
+    for workers in [0usize, 1, 2] {
+        for epoch in 0..2 {
+            let loader = epoch_loader(&train, epoch, 128, Some(7), workers, &device);
+            let start = Instant::now();
+            let mut seen = 0;
+            for batch in loader.iter() {
+                let batch = batch?;
+                seen += batch.images.dims()[0];
+            }
+            let s = start.elapsed().as_secs_f64();
+            println!(
+                "full pipeline, batch 128, {workers} worker(s), epoch {epoch}: {seen} images in {s:.2} s = {:.0} img/s",
+                seen as f64 / s
+            );
+        }
+    }
+
+    // Large images: random resized crop 224 + flip from 256 x 256 stored images (CUB-200 and
+    // OmniArt recipe), synthetic pixels.
+    let side = 256;
+    let count = 256;
+    let pixels: Vec<u8> = (0..count * 3 * side * side)
+        .map(|i| (i * 31 % 251) as u8)
+        .collect();
+    let large = ImageSet::new(
+        pixels,
+        3,
+        side,
+        side,
+        vec![0; count],
+        None,
+        vec!["bird".into()],
+    )?;
+    let large = AugmentedDataset::new(
+        Arc::new(large),
+        Augmentation::RandomResizedCrop { size: 224 },
+        Normalization::imagenet(),
+        1,
+    );
+    for workers in [0usize, 2] {
+        let loader = epoch_loader(&large, 0, 64, Some(7), workers, &device);
+        let start = Instant::now();
+        let mut seen = 0;
+        for batch in loader.iter() {
+            seen += batch?.images.dims()[0];
+        }
+        let s = start.elapsed().as_secs_f64();
+        println!(
+            "random resized crop 224 from 256 x 256, batch 64, {workers} worker(s): {seen} images in {s:.2} s = {:.0} img/s",
+            seen as f64 / s
+        );
+    }
+    Ok(())
+}
