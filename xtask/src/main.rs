@@ -1,1 +1,63 @@
-fn main() {}
+//! `cargo xtask`: the command line of hpn.
+//!
+//! The work lives in the library crates; this binary parses flags, calls them, and reports
+//! errors with their context.
+
+mod bench;
+mod data;
+mod prototypes;
+mod reproduce;
+mod train;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Hyperspherical Prototype Networks on Burn.
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train an experiment (default: configs/quickstart.toml, MNIST subset, CPU).
+    Train(train::TrainArgs),
+    /// Evaluate the finished models of a run directory again.
+    Eval(train::EvalArgs),
+    /// Predict the class and/or value of image files with a trained run.
+    Predict(train::PredictArgs),
+    /// Place K prototypes on S^{D-1}, write the .npy and print their separation.
+    Prototypes(prototypes::PrototypesArgs),
+    /// Inspect datasets on disk.
+    Data {
+        #[command(subcommand)]
+        command: data::DataCommand,
+    },
+    /// Run a benchmark and print its figures.
+    Bench(bench::BenchArgs),
+    /// Run the paper's claims at CPU scale and write docs/results/README.md.
+    Reproduce(reproduce::ReproduceArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => train::train(args),
+        Command::Eval(args) => train::eval(args),
+        Command::Predict(args) => train::predict(args),
+        Command::Prototypes(args) => prototypes::run(args),
+        Command::Data { command } => data::run(command),
+        Command::Bench(args) => bench::run(args),
+        Command::Reproduce(args) => reproduce::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

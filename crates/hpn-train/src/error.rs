@@ -1,0 +1,93 @@
+//! Everything that can go wrong in an experiment, with the file, key or value involved.
+
+use std::path::PathBuf;
+
+use crate::device::BackendKind;
+
+/// An error of hpn-train. Each variant names what was involved and what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A config file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    ReadConfig {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A config file is not valid TOML or does not match the schema (unknown key, wrong type).
+    #[error("invalid config {path}: {message}")]
+    ParseConfig { path: PathBuf, message: String },
+    /// A config is well-formed but asks for something inconsistent.
+    #[error("config {path}: key `{key}` = {value}: {expected}")]
+    InvalidValue {
+        path: PathBuf,
+        key: String,
+        value: String,
+        expected: String,
+    },
+    /// A backend name that hpn does not know.
+    #[error("unknown backend `{0}`: expected one of flex, ndarray, wgpu, cuda")]
+    UnknownBackend(String),
+    /// The backend exists but this binary was built without its cargo feature.
+    #[error(
+        "backend `{backend}` is not compiled into this binary (compiled: {}); build with its cargo feature: `cargo run --release -p xtask --features {backend} -- ...`",
+        compiled.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ")
+    )]
+    BackendNotCompiled {
+        backend: BackendKind,
+        compiled: Vec<BackendKind>,
+    },
+    /// The backend is compiled in, but the machine has no device for it.
+    #[error("backend `{backend}`: no device found (is a GPU and its driver present?)")]
+    NoDevice { backend: BackendKind },
+    /// Placing, loading or saving prototypes failed.
+    #[error("output layout: {0}")]
+    Prototypes(#[from] hpn_prototypes::PrototypeError),
+    /// Reading or preparing a dataset failed.
+    #[error("dataset: {0}")]
+    Data(#[from] hpn_data::DataError),
+    /// Building a backbone failed.
+    #[error("model: {0}")]
+    Model(#[from] hpn_models::ModelError),
+    /// A loss could not be set up (bad regression bounds, ...).
+    #[error("loss: {0}")]
+    Loss(#[from] hpn_losses::LossError),
+    /// Writing or reading a run directory failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A checkpoint could not be written or read back.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint { path: PathBuf, message: String },
+    /// A run directory does not hold what a command needs.
+    #[error("run directory {path}: {message}")]
+    Run { path: PathBuf, message: String },
+    /// The loss became NaN or infinite.
+    #[error("training diverged at epoch {epoch}, batch {batch}: loss is {value}")]
+    Diverged {
+        epoch: usize,
+        batch: usize,
+        value: f32,
+    },
+    /// An image given to `predict` could not be used.
+    #[error("image {path}: {message}")]
+    Image { path: PathBuf, message: String },
+    /// Drawing a plot failed.
+    #[error("plot {path}: {message}")]
+    Plot { path: PathBuf, message: String },
+}
+
+impl TrainError {
+    /// An I/O error while doing `action` on `path`.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        TrainError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Using a finished run: evaluate it again, or predict classes / values for image files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::module::Module;
+use burn::tensor::Device;
+use hpn_data::{Augmentation, AugmentedDataset, ImageBatcher, ImageSet};
+use hpn_models::Model;
+
+use crate::checkpoint::load_model;
+use crate::config::ExperimentConfig;
+use crate::data;
+use crate::error::TrainError;
+use crate::experiment::RunLayout;
+use crate::objective::{Objective, Prediction};
+use crate::train::{build_model, evaluate, metrics_of};
+
+/// A trained run, loaded for inference.
+pub struct LoadedRun {
+    pub config: ExperimentConfig,
+    pub layout: RunLayout,
+    pub objective: Objective,
+    pub model: Model,
+    /// The seed directory the model came from.
+    pub seed_dir: PathBuf,
+}
+
+/// The seed directories of a run that hold a finished model, in seed order.
+pub fn finished_seeds(run_dir: &Path) -> Result<Vec<PathBuf>, TrainError> {
+    let entries = std::fs::read_dir(run_dir).map_err(|e| TrainError::io("read", run_dir, e))?;
+    let mut dirs: Vec<(u64, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let seed = name.strip_prefix("seed-")?.parse().ok()?;
+            e.path()
+                .join("model.bpk")
+                .exists()
+                .then(|| (seed, e.path()))
+        })
+        .collect();
+    dirs.sort();
+    Ok(dirs.into_iter().map(|(_, p)| p).collect())
+}
+
+/// Loads the config, layout and the model of `seed_dir` (default: the first finished seed).
+pub fn load_run(
+    run_dir: &Path,
+    seed_dir: Option<&Path>,
+    device: &Device,
+) -> Result<LoadedRun, TrainError> {
+    let config = ExperimentConfig::load(&run_dir.join("config.toml"))?;
+    let layout = RunLayout::load(run_dir)?;
+    let (_, objective) = layout.objective(&config, run_dir)?;
+    let seed_dir = match seed_dir {
+        Some(d) => d.to_path_buf(),
+        None => finished_seeds(run_dir)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| TrainError::Run {
+                path: run_dir.to_path_buf(),
+                message:
+                    "no seed directory holds a finished model (seed-*/model.bpk); train it first"
+                        .into(),
+            })?,
+    };
+    let model = build_model(&config, layout.output_width, layout.image_shape.0, device)?;
+    let model = load_model(model, &seed_dir.join("model.bpk"))?.valid();
+    Ok(LoadedRun {
+        config,
+        layout,
+        objective,
+        model,
+        seed_dir,
+    })
+}
+
+/// Accuracy (%) and MAE of every finished seed of a run, re-evaluated on its evaluation set.
+pub fn evaluate_run(
+    run_dir: &Path,
+    device: &Device,
+) -> Result<Vec<(PathBuf, Option<f64>, Option<f64>)>, TrainError> {
+    let mut out = Vec::new();
+    let seeds = finished_seeds(run_dir)?;
+    if seeds.is_empty() {
+        return Err(TrainError::Run {
+            path: run_dir.to_path_buf(),
+            message: "no seed directory holds a finished model (seed-*/model.bpk)".into(),
+        });
+    }
+    let mut prepared = None;
+    for dir in seeds {
+        let run = load_run(run_dir, Some(&dir), device)?;
+        let data = match &prepared {
+            Some(d) => d,
+            None => prepared.insert(data::prepare(&run.config, run.config.dataset.seed)?),
+        };
+        let (_, eval) = data::datasets(&run.config, data, 0);
+        let score = evaluate(
+            &run.model,
+            &run.objective,
+            eval,
+            run.config.training.eval_batch_size,
+            run.config.training.workers,
+            device,
+        )?;
+        let (acc, mae) = metrics_of(
+            &score,
+            run.config.task != crate::config::Task::Regression,
+            run.config.task != crate::config::Task::Classification,
+        );
+        out.push((dir, acc, mae));
+    }
+    Ok(out)
+}
+
+/// Decodes an image file into the channel-first u8 layout of the run's inputs.
+fn decode(path: &Path, (c, h, w): (usize, usize, usize)) -> Result<Vec<u8>, TrainError> {
+    let img = image::open(path).map_err(|e| TrainError::Image {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let img = img.resize_exact(w as u32, h as u32, image::imageops::FilterType::Triangle);
+    Ok(match c {
+        1 => img.to_luma8().into_raw(),
+        3 => {
+            let rgb = img.to_rgb8();
+            let mut out = vec![0u8; 3 * h * w];
+            for (i, px) in rgb.pixels().enumerate() {
+                for ch in 0..3 {
+                    out[ch * h * w + i] = px[ch];
+                }
+            }
+            out
+        }
+        other => {
+            return Err(TrainError::Image {
+                path: path.to_path_buf(),
+                message: format!("the model expects {other} channels; only 1 and 3 are supported"),
+            });
+        }
+    })
+}
+
+/// Predicts a class (with its cosine or probability) and/or a value for each image file.
+pub fn predict_images(
+    run: &LoadedRun,
+    images: &[PathBuf],
+    device: &Device,
+) -> Result<Vec<Prediction>, TrainError> {
+    let shape = run.layout.image_shape;
+    let mut pixels = Vec::new();
+    for path in images {
+        pixels.extend(decode(path, shape)?);
+    }
+    let set = ImageSet::new(
+        pixels,
+        shape.0,
+        shape.1,
+        shape.2,
+        vec![0; images.len()],
+        None,
+        run.layout.class_names.clone(),
+    )?;
+    let norm = data::normalization(run.config.dataset.normalization, shape.0);
+    let dataset = AugmentedDataset::new(Arc::new(set), Augmentation::None, norm, 0);
+    let items = (0..dataset.len())
+        .map(|i| dataset.get(i))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TrainError::Run {
+            path: run.seed_dir.clone(),
+            message: format!("preparing the images: {e}"),
+        })?;
+    let batch = ImageBatcher.batch(items, device);
+    let z = run.model.forward(batch.images);
+    Ok(run.objective.predict(z))
+}
+
+/// The network outputs on the evaluation set of a loaded run, with the labels and targets.
+pub struct EvalOutputs {
+    /// Output rows (N, width), row-major.
+    pub outputs: Vec<f32>,
+    /// Width of each row.
+    pub width: usize,
+    pub labels: Vec<usize>,
+    pub targets: Vec<f32>,
+}
+
+/// Runs the model of `run` over its evaluation set and keeps every output row.
+pub fn eval_outputs(run: &LoadedRun, device: &Device) -> Result<EvalOutputs, TrainError> {
+    let data = data::prepare(&run.config, run.config.dataset.seed)?;
+    let (_, eval) = data::datasets(&run.config, &data, 0);
+    let mut out = EvalOutputs {
+        outputs: Vec::new(),
+        width: run.layout.output_width,
+        labels: data.eval.labels().to_vec(),
+        targets: data
+            .eval
+            .targets()
+            .map(|t| t.to_vec())
+            .unwrap_or_else(|| vec![0.0; data.eval.len()]),
+    };
+    let batch_size = run.config.training.eval_batch_size;
+    let indices: Vec<usize> = (0..eval.len()).collect();
+    for chunk in indices.chunks(batch_size) {
+        let items = chunk
+            .iter()
+            .map(|&i| eval.get(i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TrainError::Run {
+                path: run.seed_dir.clone(),
+                message: format!("reading the evaluation set: {e}"),
+            })?;
+        let batch = ImageBatcher.batch(items, device);
+        let z = run.model.forward(batch.images);
+        out.outputs.extend(z.into_data().iter::<f32>());
+    }
+    Ok(out)
+}

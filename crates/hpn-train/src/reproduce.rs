@@ -1,0 +1,619 @@
+//! The paper's claims at a scale that fits a small CPU: which experiment files make up each
+//! claim, the paper's figures beside ours, and a verdict computed from the results.
+//!
+//! `cargo xtask reproduce` runs every claim (three seeds each, about half an hour a claim on
+//! 2 cores) and writes `docs/results/README.md`; `--quick` runs a smoke-sized version (one seed,
+//! one epoch, a few images per class) into `runs/reproduce-quick/`.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::ExperimentConfig;
+use crate::error::TrainError;
+use crate::experiment::{RunOptions, run};
+use crate::summary::{MeanStd, Summary};
+
+/// One row of a claim's table: an experiment file and what the paper reports for the same
+/// setting.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// Experiment file name in `configs/reproduce/` (without `.toml`).
+    pub config: &'static str,
+    /// The setting, as the table shows it.
+    pub label: &'static str,
+    /// The paper's figure for the corresponding setting (its scale, not ours).
+    pub paper: &'static str,
+}
+
+/// A claim of the paper and the experiments that test it.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// What the paper claims, in one sentence.
+    pub statement: &'static str,
+    pub rows: Vec<Row>,
+    /// Decides from the results whether the claim held at this scale.
+    pub verdict: fn(&Results) -> String,
+}
+
+/// Results of a claim's experiments by config name (absent: skipped or failed).
+pub struct Results {
+    pub summaries: Vec<(&'static str, Option<Summary>)>,
+}
+
+impl Results {
+    fn get(&self, config: &str) -> Option<&Summary> {
+        self.summaries
+            .iter()
+            .find(|(c, _)| *c == config)
+            .and_then(|(_, s)| s.as_ref())
+    }
+
+    /// Mean accuracy of a config.
+    pub fn accuracy(&self, config: &str) -> Option<f64> {
+        self.get(config).and_then(|s| s.accuracy).map(|m| m.mean)
+    }
+
+    /// Mean MAE of a config.
+    pub fn mae(&self, config: &str) -> Option<f64> {
+        self.get(config).and_then(|s| s.mae).map(|m| m.mean)
+    }
+}
+
+fn row(config: &'static str, label: &'static str, paper: &'static str) -> Row {
+    Row {
+        config,
+        label,
+        paper,
+    }
+}
+
+const INCOMPLETE: &str = "Not decided: some of its runs are missing (see the table).";
+
+fn verdict_rotated(r: &Results) -> String {
+    let (Some(acc), Some(mae)) = (
+        r.accuracy("claim1-rotated-mnist-joint"),
+        r.mae("claim1-rotated-mnist-joint"),
+    ) else {
+        return INCOMPLETE.into();
+    };
+    // Chance: 20% accuracy over 5 digits; MAE 45 degrees for a constant guess of 90 on [0, 180].
+    let held = acc > 90.0 && mae < 22.5;
+    format!(
+        "{}: one output on S^2 classifies the digits ({acc:.1}% vs 20% chance) and regresses their rotation ({mae:.1} degrees MAE vs 45 for a constant guess) at the same time.",
+        if held { "Held" } else { "Did not hold" }
+    )
+}
+
+fn verdict_dimension(r: &Results) -> String {
+    let mut parts = Vec::new();
+    for (set, d_low, full, onehot) in [
+        (
+            "MNIST",
+            "claim2-mnist-d3-uniform",
+            "claim2-mnist-d10-uniform",
+            "claim2-mnist-d10-one-hot",
+        ),
+        (
+            "CIFAR-10",
+            "claim2-cifar10-d3-uniform",
+            "claim2-cifar10-d10-uniform",
+            "claim2-cifar10-d10-one-hot",
+        ),
+    ] {
+        let (Some(low), Some(high), Some(hot)) =
+            (r.accuracy(d_low), r.accuracy(full), r.accuracy(onehot))
+        else {
+            parts.push(format!("{set}: not decided (runs missing)."));
+            continue;
+        };
+        let keeps = low >= hot - 5.0;
+        parts.push(format!(
+            "{set}: HPN with D = 3 < K = 10 reaches {low:.1}% against {high:.1}% at D = 10 and {hot:.1}% for one-hot prototypes (which need D >= K) — {}.",
+            if keeps { "held" } else { "did not hold" }
+        ));
+        let pairs: Vec<(f64, f64)> = [3, 5, 10]
+            .iter()
+            .filter_map(|d| {
+                let u = r.accuracy(&format!("claim2-{}-d{d}-uniform", set_key(set)))?;
+                let w = r.accuracy(&format!("claim2-{}-d{d}-word-vectors", set_key(set)))?;
+                Some((u, w))
+            })
+            .collect();
+        if !pairs.is_empty() {
+            let below = pairs.iter().filter(|(u, w)| w < u).count();
+            parts.push(format!(
+                "{set}: word-vector prototypes are below uniform ones at {below} of {} output sizes.",
+                pairs.len()
+            ));
+        }
+    }
+    parts.join(" ")
+}
+
+fn set_key(set: &str) -> &'static str {
+    if set == "MNIST" { "mnist" } else { "cifar10" }
+}
+
+fn verdict_privileged(r: &Results) -> String {
+    let mut better = 0;
+    let mut total = 0;
+    for d in [2, 3, 5] {
+        if let (Some(u), Some(p)) = (
+            r.accuracy(&format!("claim2-cifar10-d{d}-uniform")),
+            r.accuracy(&format!("claim3-cifar10-d{d}-privileged")),
+        ) {
+            total += 1;
+            if p > u {
+                better += 1;
+            }
+        }
+    }
+    if total == 0 {
+        return INCOMPLETE.into();
+    }
+    format!(
+        "{}: privileged prototypes beat uniform ones at {better} of {total} small output sizes on CIFAR-10.",
+        if better * 2 > total {
+            "Held"
+        } else {
+            "Did not hold"
+        }
+    )
+}
+
+fn verdict_scarce(r: &Results) -> String {
+    let mut parts = Vec::new();
+    for (what, h, s) in [
+        (
+            "2..100 per class",
+            "claim4-mnist-imbalance-hpn",
+            "claim4-mnist-imbalance-softmax",
+        ),
+        (
+            "10 per class",
+            "claim4-mnist-few-hpn",
+            "claim4-mnist-few-softmax",
+        ),
+    ] {
+        match (r.accuracy(h), r.accuracy(s)) {
+            (Some(a), Some(b)) => parts.push(format!(
+                "{what}: HPN {a:.1}% vs softmax {b:.1}% ({}).",
+                if a > b { "held" } else { "did not hold" }
+            )),
+            _ => parts.push(format!("{what}: not decided (runs missing).")),
+        }
+    }
+    parts.join(" ")
+}
+
+fn verdict_regression(r: &Results) -> String {
+    let get = |c: &str| r.mae(c);
+    let (Some(h1a), Some(h1b), Some(h2a), Some(h2b), Some(ma), Some(mb)) = (
+        get("claim5-rotation-s1-lr1e-2-hpn"),
+        get("claim5-rotation-s1-lr1e-3-hpn"),
+        get("claim5-rotation-s2-lr1e-2-hpn"),
+        get("claim5-rotation-s2-lr1e-3-hpn"),
+        get("claim5-rotation-lr1e-2-mse"),
+        get("claim5-rotation-lr1e-3-mse"),
+    ) else {
+        return INCOMPLETE.into();
+    };
+    let best_hpn_a = h1a.min(h2a);
+    let best_hpn_b = h1b.min(h2b);
+    let held = best_hpn_a < ma && best_hpn_b < mb;
+    format!(
+        "{}: HPN MAE {best_hpn_a:.1} / {best_hpn_b:.1} degrees (lr 1e-2 / 1e-3, best of S^1 and S^2) against MSE {ma:.1} / {mb:.1}; the HPN spread between learning rates is {:.1} degrees, MSE's {:.1}.",
+        if held { "Held" } else { "Did not hold" },
+        (best_hpn_a - best_hpn_b).abs(),
+        (ma - mb).abs()
+    )
+}
+
+fn verdict_joint(r: &Results) -> String {
+    let mut wins_mae = 0;
+    let mut wins_acc = 0;
+    let mut total = 0;
+    for w in ["0.1", "0.5", "0.9"] {
+        let h = format!("claim6-joint-w{w}-hpn");
+        let m = format!("claim6-joint-w{w}-multitask");
+        if let (Some(ha), Some(hm), Some(ma), Some(mm)) =
+            (r.accuracy(&h), r.mae(&h), r.accuracy(&m), r.mae(&m))
+        {
+            total += 1;
+            wins_mae += usize::from(hm < mm);
+            wins_acc += usize::from(ha > ma);
+        }
+    }
+    if total == 0 {
+        return INCOMPLETE.into();
+    }
+    format!(
+        "{}: joint HPN has the lower MAE at {wins_mae} of {total} task weights and the higher accuracy at {wins_acc} of {total}.",
+        if wins_mae == total && wins_acc * 2 >= total {
+            "Held"
+        } else {
+            "Did not hold"
+        }
+    )
+}
+
+/// Every claim of the paper this project checks, in the order of the results page.
+pub fn claims() -> Vec<Claim> {
+    vec![
+        Claim {
+            id: "claim1",
+            title: "1. Rotated MNIST: classification and regression in one output (Figure 5)",
+            statement: "Trained with the summed HPN losses and no task weight, one output on S^2 separates the classes in the class plane and orders the rotation along the pole axis.",
+            rows: vec![row(
+                "claim1-rotated-mnist-joint",
+                "digits 2,3,4,5,7, S^2, joint",
+                "qualitative (Figure 5)",
+            )],
+            verdict: verdict_rotated,
+        },
+        Claim {
+            id: "claim2",
+            title: "2. Output dimension (Table 1 in miniature)",
+            statement: "HPN keeps its accuracy with fewer output dimensions than classes; one-hot prototypes cannot go below K; word-vector prototypes lose accuracy.",
+            rows: vec![
+                row(
+                    "claim2-mnist-d2-uniform",
+                    "MNIST, D = 2, hyperspherical",
+                    "-",
+                ),
+                row(
+                    "claim2-mnist-d3-uniform",
+                    "MNIST, D = 3, hyperspherical",
+                    "-",
+                ),
+                row(
+                    "claim2-mnist-d5-uniform",
+                    "MNIST, D = 5, hyperspherical",
+                    "-",
+                ),
+                row(
+                    "claim2-mnist-d10-uniform",
+                    "MNIST, D = 10, hyperspherical",
+                    "-",
+                ),
+                row(
+                    "claim2-mnist-d3-word-vectors",
+                    "MNIST, D = 3, word vectors",
+                    "-",
+                ),
+                row(
+                    "claim2-mnist-d5-word-vectors",
+                    "MNIST, D = 5, word vectors",
+                    "-",
+                ),
+                row(
+                    "claim2-mnist-d10-word-vectors",
+                    "MNIST, D = 10, word vectors",
+                    "-",
+                ),
+                row("claim2-mnist-d10-one-hot", "MNIST, D = 10, one-hot", "-"),
+                row(
+                    "claim2-cifar10-d2-uniform",
+                    "CIFAR-10, D = 2, hyperspherical",
+                    "CIFAR-100 D = 10: 51.1",
+                ),
+                row(
+                    "claim2-cifar10-d3-uniform",
+                    "CIFAR-10, D = 3, hyperspherical",
+                    "CIFAR-100 D = 25: 63.0",
+                ),
+                row(
+                    "claim2-cifar10-d5-uniform",
+                    "CIFAR-10, D = 5, hyperspherical",
+                    "CIFAR-100 D = 50: 64.7",
+                ),
+                row(
+                    "claim2-cifar10-d10-uniform",
+                    "CIFAR-10, D = 10, hyperspherical",
+                    "CIFAR-100 D = 100: 65.0",
+                ),
+                row(
+                    "claim2-cifar10-d3-word-vectors",
+                    "CIFAR-10, D = 3, word vectors",
+                    "CIFAR-100 D = 25: 44.5",
+                ),
+                row(
+                    "claim2-cifar10-d5-word-vectors",
+                    "CIFAR-10, D = 5, word vectors",
+                    "CIFAR-100 D = 50: 54.3",
+                ),
+                row(
+                    "claim2-cifar10-d10-word-vectors",
+                    "CIFAR-10, D = 10, word vectors",
+                    "CIFAR-100 D = 100: 57.6",
+                ),
+                row(
+                    "claim2-cifar10-d10-one-hot",
+                    "CIFAR-10, D = 10, one-hot",
+                    "CIFAR-100 D = 100: 62.1",
+                ),
+            ],
+            verdict: verdict_dimension,
+        },
+        Claim {
+            id: "claim3",
+            title: "3. Privileged information at small output dimensions (Table 3)",
+            statement: "Prototypes shaped by class-name word vectors help most when D is small.",
+            rows: vec![
+                row("claim2-cifar10-d2-uniform", "CIFAR-10, D = 2, uniform", "-"),
+                row(
+                    "claim3-cifar10-d2-privileged",
+                    "CIFAR-10, D = 2, privileged",
+                    "-",
+                ),
+                row(
+                    "claim2-cifar10-d3-uniform",
+                    "CIFAR-10, D = 3, uniform",
+                    "CIFAR-100 D = 3: 5.5",
+                ),
+                row(
+                    "claim3-cifar10-d3-privileged",
+                    "CIFAR-10, D = 3, privileged",
+                    "CIFAR-100 D = 3: 11.5",
+                ),
+                row(
+                    "claim2-cifar10-d5-uniform",
+                    "CIFAR-10, D = 5, uniform",
+                    "CIFAR-100 D = 5: 28.7",
+                ),
+                row(
+                    "claim3-cifar10-d5-privileged",
+                    "CIFAR-10, D = 5, privileged",
+                    "CIFAR-100 D = 5: 37.0",
+                ),
+            ],
+            verdict: verdict_privileged,
+        },
+        Claim {
+            id: "claim4",
+            title: "4. Scarce and uneven data (Table 4)",
+            statement: "HPN beats softmax cross-entropy when classes have few or unevenly many examples.",
+            rows: vec![
+                row(
+                    "claim4-mnist-imbalance-hpn",
+                    "MNIST, 2..100 per class, HPN",
+                    "CIFAR-100 2..200: 46.4",
+                ),
+                row(
+                    "claim4-mnist-imbalance-softmax",
+                    "MNIST, 2..100 per class, softmax CE",
+                    "CIFAR-100 2..200: 44.2",
+                ),
+                row(
+                    "claim4-mnist-few-hpn",
+                    "MNIST, 10 per class, HPN",
+                    "CUB-200 ~30 per class: 47.3",
+                ),
+                row(
+                    "claim4-mnist-few-softmax",
+                    "MNIST, 10 per class, softmax CE",
+                    "CUB-200 ~30 per class: 43.1",
+                ),
+            ],
+            verdict: verdict_scarce,
+        },
+        Claim {
+            id: "claim5",
+            title: "5. Regression and robustness to the learning rate (Table 5)",
+            statement: "HPN regression has a lower error than squared-error regression and is robust to the learning rate.",
+            rows: vec![
+                row(
+                    "claim5-rotation-s1-lr1e-2-hpn",
+                    "rotation, HPN S^1, lr 1e-2",
+                    "OmniArt MAE 84.4",
+                ),
+                row(
+                    "claim5-rotation-s2-lr1e-2-hpn",
+                    "rotation, HPN S^2, lr 1e-2",
+                    "OmniArt MAE 76.3",
+                ),
+                row(
+                    "claim5-rotation-lr1e-2-mse",
+                    "rotation, MSE, lr 1e-2",
+                    "OmniArt MAE 210.7 / 110.3",
+                ),
+                row(
+                    "claim5-rotation-s1-lr1e-3-hpn",
+                    "rotation, HPN S^1, lr 1e-3",
+                    "OmniArt MAE 82.9",
+                ),
+                row(
+                    "claim5-rotation-s2-lr1e-3-hpn",
+                    "rotation, HPN S^2, lr 1e-3",
+                    "OmniArt MAE 73.2",
+                ),
+                row(
+                    "claim5-rotation-lr1e-3-mse",
+                    "rotation, MSE, lr 1e-3",
+                    "OmniArt MAE 339.9 / 109.9",
+                ),
+            ],
+            verdict: verdict_regression,
+        },
+        Claim {
+            id: "claim6",
+            title: "6. Joint task versus a multi-task baseline (Table 6)",
+            statement: "Joint HPN has a lower regression error and comparable or better accuracy than MSE + cross-entropy across task weights.",
+            rows: vec![
+                row(
+                    "claim6-joint-w0.1-hpn",
+                    "w = 0.1, joint HPN",
+                    "OmniArt MAE 64.1-83.6, acc 46.6-54.5",
+                ),
+                row(
+                    "claim6-joint-w0.1-multitask",
+                    "w = 0.1, MSE + CE",
+                    "OmniArt MAE 262.7-354.7, acc 44.6-49.5",
+                ),
+                row("claim6-joint-w0.5-hpn", "w = 0.5, joint HPN", "-"),
+                row("claim6-joint-w0.5-multitask", "w = 0.5, MSE + CE", "-"),
+                row("claim6-joint-w0.9-hpn", "w = 0.9, joint HPN", "-"),
+                row("claim6-joint-w0.9-multitask", "w = 0.9, MSE + CE", "-"),
+            ],
+            verdict: verdict_joint,
+        },
+    ]
+}
+
+/// How `reproduce` runs.
+#[derive(Clone, Debug)]
+pub struct ReproduceOptions {
+    /// Directory of the experiment files (`configs/reproduce`).
+    pub configs: PathBuf,
+    /// Smoke-sized: one seed, one epoch, a few images per class.
+    pub quick: bool,
+    /// Parent of the run directories.
+    pub out: PathBuf,
+    /// Only these claims (ids such as `claim1`); empty: all.
+    pub only: Vec<String>,
+    pub quiet: bool,
+}
+
+/// Shrinks an experiment to a smoke test.
+pub fn quick_version(mut config: ExperimentConfig) -> ExperimentConfig {
+    config.seeds = vec![1];
+    config.training.epochs = 1;
+    config.training.eval_every = 1;
+    config.training.batch_size = config.training.batch_size.min(32);
+    config.optimizer.milestones.clear();
+    config.dataset.train_per_class = Some(config.dataset.train_per_class.unwrap_or(20).min(20));
+    config.dataset.test_per_class = Some(10);
+    if let Some(imb) = &mut config.dataset.imbalance {
+        imb.max = imb.max.min(20);
+        imb.min = imb.min.min(imb.max);
+    }
+    config
+}
+
+/// What one run of `reproduce` produced: each claim with its results, and the page.
+pub struct Reproduction {
+    pub claims: Vec<(Claim, Results)>,
+    pub markdown: String,
+}
+
+/// Runs the claims. A config whose data is missing is skipped with a note; finished runs are
+/// reused and interrupted ones resumed, so the command can be started again after a kill.
+pub fn reproduce(options: &ReproduceOptions) -> Result<Reproduction, TrainError> {
+    let mut done: Vec<(Claim, Results)> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    for claim in claims() {
+        if !options.only.is_empty() && !options.only.iter().any(|c| c == claim.id) {
+            continue;
+        }
+        let mut summaries = Vec::new();
+        for r in &claim.rows {
+            let path = options.configs.join(format!("{}.toml", r.config));
+            let mut config = ExperimentConfig::load(&path)?;
+            if options.quick {
+                config = quick_version(config);
+            }
+            if !config.dataset.path.exists() {
+                let note = format!(
+                    "`{}` skipped: dataset not found at `{}` (see datasets/README.md).",
+                    r.config,
+                    config.dataset.path.display()
+                );
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+                summaries.push((r.config, None));
+                continue;
+            }
+            let cached = summaries
+                .iter()
+                .chain(done.iter().flat_map(|(_, res)| res.summaries.iter()))
+                .find(|(c, s)| *c == r.config && s.is_some())
+                .and_then(|(_, s)| s.clone());
+            let summary = match cached {
+                Some(s) => s,
+                None => run(
+                    &config,
+                    &RunOptions {
+                        out: Some(options.out.clone()),
+                        resume: true,
+                        quiet: options.quiet,
+                        ..RunOptions::default()
+                    },
+                )?,
+            };
+            summaries.push((r.config, Some(summary)));
+        }
+        done.push((claim, Results { summaries }));
+    }
+    let markdown = page(&done, &notes, options);
+    Ok(Reproduction {
+        claims: done,
+        markdown,
+    })
+}
+
+fn cell(m: Option<MeanStd>) -> String {
+    m.map(|m| m.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// The results page: one table per claim, the paper's figure beside ours, and the verdict.
+pub fn page(claims: &[(Claim, Results)], notes: &[String], options: &ReproduceOptions) -> String {
+    let mut s = String::from("# Reproducing the paper's claims on a 2-core CPU\n\n");
+    s.push_str(
+        "Each claim of Mettes et al. (NeurIPS 2019) is tested at a scale that fits a 2-core CPU \
+         (the paper trains for 250 epochs on a GPU). The paper's figures come from its own, much \
+         larger setting and are shown for direction, not for equality. Accuracy in %, MAE in \
+         degrees of rotation; mean ± standard deviation over the seeds.\n\n",
+    );
+    s.push_str(&format!(
+        "Made with `cargo xtask reproduce{}`{}; experiment files in `configs/reproduce/`.\n\n",
+        if options.quick { " --quick" } else { "" },
+        if options.quick {
+            " (smoke size: one seed, one epoch, 20 images per class; the numbers mean nothing)"
+        } else {
+            ""
+        }
+    ));
+    for (claim, results) in claims {
+        s.push_str(&format!("## {}\n\n{}\n\n", claim.title, claim.statement));
+        s.push_str("| setting | paper | accuracy | MAE | seeds | epochs x train images |\n|---|---|---|---|---|---|\n");
+        for r in &claim.rows {
+            let summary = results.get(r.config);
+            let seeds = summary
+                .map(|x| x.seeds.len().to_string())
+                .unwrap_or_else(|| "-".into());
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                r.label,
+                r.paper,
+                cell(summary.and_then(|x| x.accuracy)),
+                cell(summary.and_then(|x| x.mae)),
+                seeds,
+                summary
+                    .map(|x| x.scale.clone())
+                    .unwrap_or_else(|| "-".into())
+            ));
+        }
+        s.push_str(&format!("\n**Verdict.** {}\n\n", (claim.verdict)(results)));
+        if claim.id == "claim1" {
+            s.push_str("![test outputs on S^2: left the class plane coloured by digit, right the class angle against the cosine to the pole, coloured by rotation from blue (0 degrees) to red (180)](claim1-sphere.png)\n\n");
+        }
+    }
+    if !notes.is_empty() {
+        s.push_str("## Skipped\n\n");
+        for n in notes {
+            s.push_str(&format!("- {n}\n"));
+        }
+    }
+    s
+}
+
+/// Where the results page and figures of a reproduction go.
+pub fn results_dir(root: &Path, quick: bool, out: &Path) -> PathBuf {
+    if quick {
+        out.to_path_buf()
+    } else {
+        root.join("docs").join("results")
+    }
+}

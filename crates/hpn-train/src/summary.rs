@@ -1,0 +1,179 @@
+//! The results of all seeds of an experiment: `summary.json` and a Markdown table with
+//! mean +- std, in the shape of the paper's tables.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::TrainError;
+use crate::fsutil::write_atomic;
+use crate::train::SeedResult;
+
+/// Mean and sample standard deviation (n - 1) of some values.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeanStd {
+    pub mean: f64,
+    pub std: f64,
+    pub n: usize,
+}
+
+impl MeanStd {
+    /// Mean and sample standard deviation; std is 0 for a single value.
+    pub fn of(values: &[f64]) -> Option<Self> {
+        if values.is_empty() {
+            return None;
+        }
+        let n = values.len();
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let var = if n > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
+        } else {
+            0.0
+        };
+        Some(MeanStd {
+            mean,
+            std: var.sqrt(),
+            n,
+        })
+    }
+}
+
+impl std::fmt::Display for MeanStd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.2} ± {:.2}", self.mean, self.std)
+    }
+}
+
+/// One seed's line of the summary.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedSummary {
+    pub seed: u64,
+    pub accuracy: Option<f64>,
+    pub mae: Option<f64>,
+    pub images_per_second: f64,
+    pub seconds: f64,
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub name: String,
+    pub description: String,
+    pub backend: String,
+    /// The training budget, "epochs x training images".
+    pub scale: String,
+    pub seeds: Vec<SeedSummary>,
+    pub accuracy: Option<MeanStd>,
+    pub mae: Option<MeanStd>,
+    pub images_per_second: Option<MeanStd>,
+}
+
+impl Summary {
+    /// The summary of finished seeds.
+    pub fn new(
+        name: &str,
+        description: &str,
+        backend: &str,
+        scale: &str,
+        results: &[SeedResult],
+    ) -> Self {
+        let seeds: Vec<SeedSummary> = results
+            .iter()
+            .map(|r| SeedSummary {
+                seed: r.seed,
+                accuracy: r.accuracy,
+                mae: r.mae,
+                images_per_second: r.images_per_second,
+                seconds: r.seconds,
+            })
+            .collect();
+        let collect = |f: &dyn Fn(&SeedSummary) -> Option<f64>| -> Vec<f64> {
+            seeds.iter().filter_map(f).collect()
+        };
+        Summary {
+            name: name.into(),
+            description: description.into(),
+            backend: backend.into(),
+            scale: scale.into(),
+            accuracy: MeanStd::of(&collect(&|s| s.accuracy)),
+            mae: MeanStd::of(&collect(&|s| s.mae)),
+            images_per_second: MeanStd::of(&collect(&|s| Some(s.images_per_second))),
+            seeds,
+        }
+    }
+
+    /// The Markdown table: one row per seed and a mean +- std row.
+    pub fn markdown(&self) -> String {
+        let mut s = format!("# {}\n\n", self.name);
+        if !self.description.is_empty() {
+            s.push_str(&format!("{}\n\n", self.description));
+        }
+        s.push_str(&format!(
+            "Backend: {}; budget: {} (epochs x training images)\n\n",
+            self.backend, self.scale
+        ));
+        s.push_str("| seed | accuracy (%) | MAE | images/s | seconds |\n|---|---|---|---|---|\n");
+        let cell = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
+        for r in &self.seeds {
+            s.push_str(&format!(
+                "| {} | {} | {} | {:.0} | {:.0} |\n",
+                r.seed,
+                cell(r.accuracy),
+                cell(r.mae),
+                r.images_per_second,
+                r.seconds
+            ));
+        }
+        let ms = |v: &Option<MeanStd>| v.map(|m| m.to_string()).unwrap_or_else(|| "-".into());
+        s.push_str(&format!(
+            "| mean ± std | {} | {} | {} | |\n",
+            ms(&self.accuracy),
+            ms(&self.mae),
+            self.images_per_second
+                .map(|m| format!("{:.0}", m.mean))
+                .unwrap_or_default()
+        ));
+        s
+    }
+
+    /// Writes `summary.json` and `summary.md` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<(), TrainError> {
+        let json = serde_json::to_string_pretty(self).map_err(|e| TrainError::Run {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+        write_atomic(&dir.join("summary.md"), self.markdown().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_sample_std_by_hand() {
+        let m = MeanStd::of(&[1.0, 2.0, 3.0, 4.0]).unwrap();
+        assert!((m.mean - 2.5).abs() < 1e-12);
+        // sum of squares 2.25 + 0.25 + 0.25 + 2.25 = 5, / 3
+        assert!((m.std - (5.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        assert_eq!(MeanStd::of(&[7.0]).unwrap().std, 0.0);
+        assert!(MeanStd::of(&[]).is_none());
+    }
+
+    #[test]
+    fn table_has_a_row_per_seed_and_a_mean_row() {
+        let r = |seed, acc| SeedResult {
+            seed,
+            accuracy: Some(acc),
+            mae: None,
+            images_per_second: 100.0,
+            seconds: 10.0,
+            dir: Default::default(),
+        };
+        let s = Summary::new("x", "", "flex", "1 x 10", &[r(1, 90.0), r(2, 92.0)]);
+        let md = s.markdown();
+        assert!(md.contains("| 1 | 90.00 | - |"), "{md}");
+        assert!(md.contains("| mean ± std | 91.00 ± 1.41 |"), "{md}");
+    }
+}

@@ -1,0 +1,87 @@
+//! Trains the quickstart experiment on a small share of the committed MNIST subset, and checks
+//! that a run killed after one epoch and resumed ends exactly where an uninterrupted run ends.
+
+use std::path::{Path, PathBuf};
+
+use hpn_train::{ExperimentConfig, RunOptions};
+
+fn quickstart(epochs: usize) -> ExperimentConfig {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut config = ExperimentConfig::load(&root.join("configs/quickstart.toml")).unwrap();
+    config.dataset.path = root.join(&config.dataset.path);
+    config.dataset.train_per_class = Some(60);
+    config.dataset.test_per_class = Some(30);
+    config.training.epochs = epochs;
+    config.training.batch_size = 32;
+    config.training.eval_every = 1;
+    config.training.workers = 1;
+    config.optimizer.milestones = vec![];
+    config.seeds = vec![7];
+    config
+}
+
+fn options(out: &Path) -> RunOptions {
+    RunOptions {
+        out: Some(out.to_path_buf()),
+        quiet: true,
+        ..RunOptions::default()
+    }
+}
+
+fn metrics(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("quickstart/seed-7/metrics.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            // Drop the timing columns, which differ between runs.
+            l.split(',').take(5).collect::<Vec<_>>().join(",")
+        })
+        .collect()
+}
+
+#[test]
+fn quickstart_learns_and_resume_matches_an_uninterrupted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let straight: PathBuf = tmp.path().join("straight");
+    let config = quickstart(3);
+    let summary = hpn_train::run(&config, &options(&straight)).unwrap();
+    let accuracy = summary.accuracy.unwrap().mean;
+    // 10 classes: chance is 10%.
+    assert!(accuracy > 60.0, "accuracy {accuracy}% after 3 short epochs");
+
+    let run = straight.join("quickstart");
+    for file in [
+        "config.toml",
+        "layout.json",
+        "prototypes-10d-10c.npy",
+        "summary.json",
+        "summary.md",
+        "seed-7/metrics.csv",
+        "seed-7/model.bpk",
+        "seed-7/curves.svg",
+        "seed-7/state.json",
+    ] {
+        assert!(run.join(file).exists(), "{file} missing");
+    }
+
+    // Killed after one epoch, then resumed.
+    let resumed = tmp.path().join("resumed");
+    let first = RunOptions {
+        stop_after: Some(1),
+        ..options(&resumed)
+    };
+    hpn_train::run(&config, &first).unwrap();
+    assert_eq!(metrics(&resumed).len(), 2, "header + one epoch");
+    let rest = RunOptions {
+        resume: true,
+        ..options(&resumed)
+    };
+    hpn_train::run(&config, &rest).unwrap();
+    assert_eq!(metrics(&resumed), metrics(&straight));
+
+    // The saved run evaluates to the accuracy it reported.
+    let device = hpn_train::select_device(hpn_train::BackendKind::Flex).unwrap();
+    let again = hpn_train::inference::evaluate_run(&run, &device).unwrap();
+    let reported = summary.seeds[0].accuracy.unwrap();
+    assert!((again[0].1.unwrap() - reported).abs() < 1e-6);
+}

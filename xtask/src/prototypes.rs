@@ -1,0 +1,102 @@
+//! `prototypes`: place K prototypes on S^{D-1}, save them, print their separation.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use hpn_prototypes::{PlacementMethod, PlacementOptions, Prototypes, WordVectors};
+use hpn_train::{BackendKind, select_device};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Args, Debug)]
+pub struct PrototypesArgs {
+    /// Number of classes K.
+    #[arg(long)]
+    classes: usize,
+    /// Output dimension D.
+    #[arg(long)]
+    dims: usize,
+    /// uniform, uniform-authors, privileged, circle, one-hot or word-vectors.
+    #[arg(long, default_value = "uniform")]
+    method: PlacementMethod,
+    /// Class-name word vectors (.npy (K, d) or text `name v1 .. vd`), for privileged / word-vectors.
+    #[arg(long)]
+    word_vectors: Option<PathBuf>,
+    /// Seed of the placement.
+    #[arg(long, default_value_t = 300)]
+    seed: u64,
+    /// Optimisation steps (default: the method's own).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Directory the .npy is written to.
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+    /// Backend the optimisation runs on.
+    #[arg(long, default_value = "flex")]
+    backend: BackendKind,
+}
+
+pub fn run(args: PrototypesArgs) -> Result<()> {
+    let device = select_device(args.backend)?;
+    let words = match &args.word_vectors {
+        Some(p) => Some(
+            WordVectors::load(p)
+                .with_context(|| format!("cannot read word vectors {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let options = PlacementOptions {
+        seed: args.seed,
+        steps: args.steps,
+        ..PlacementOptions::default()
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("placing [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let start = Instant::now();
+    let prototypes = hpn_prototypes::place(
+        args.method,
+        args.classes,
+        args.dims,
+        words.as_ref(),
+        &options,
+        &mut |p| {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.step as u64 + 1);
+            bar.set_message(format!("max cos {:.4}", p.max_cosine));
+        },
+        &device,
+    )?;
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let path = args
+        .out
+        .join(Prototypes::file_name(args.classes, args.dims));
+    prototypes.save_npy(&path)?;
+    let s = hpn_prototypes::separation_stats(&prototypes);
+    println!("wrote {}", path.display());
+    println!(
+        "{} prototypes in {} dims ({}), {seconds:.2} s",
+        args.classes, args.dims, args.method
+    );
+    println!(
+        "cosine distance min / mean / max: {:.4} / {:.4} / {:.4}",
+        s.min_distance, s.mean_distance, s.max_distance
+    );
+    println!(
+        "max cosine {:.6}, smallest angle {:.4} deg",
+        s.max_cosine, s.min_angle_degrees
+    );
+    if let Some(w) = &words {
+        println!(
+            "word-vector ranking agreement: {:.4}",
+            hpn_prototypes::ranking_agreement(&prototypes, w)
+        );
+    }
+    Ok(())
+}

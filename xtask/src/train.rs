@@ -1,0 +1,166 @@
+//! `train`, `eval` and `predict`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use hpn_train::{BackendKind, ExperimentConfig, RunOptions, select_device};
+
+/// The quickstart experiment, embedded so `cargo xtask train` works with no flags.
+const QUICKSTART: &str = include_str!("../../configs/quickstart.toml");
+
+/// The workspace root, for the embedded default's relative paths.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Experiment file (TOML). Default: the embedded configs/quickstart.toml.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Backend: flex, ndarray, wgpu or cuda (default: the config's, flex).
+    #[arg(long)]
+    backend: Option<BackendKind>,
+    /// Comma-separated training seeds, e.g. 1,2,3 (default: the config's).
+    #[arg(long, value_delimiter = ',')]
+    seeds: Option<Vec<u64>>,
+    /// Number of epochs (default: the config's).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Parent directory of run directories (default: runs).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue each seed from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Check the config and print the resolved experiment; build and train nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// No progress display.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Reads `--config`, or the embedded quickstart with its paths taken from the workspace root
+/// when they do not exist relative to the current directory.
+fn load_config(path: Option<&Path>) -> Result<ExperimentConfig> {
+    match path {
+        Some(p) => Ok(ExperimentConfig::load(p)?),
+        None => {
+            let mut config = ExperimentConfig::parse(
+                QUICKSTART,
+                Path::new("configs/quickstart.toml (embedded)"),
+            )?;
+            if config.dataset.path.is_relative() && !config.dataset.path.exists() {
+                config.dataset.path = workspace_root().join(&config.dataset.path);
+            }
+            Ok(config)
+        }
+    }
+}
+
+pub fn train(args: TrainArgs) -> Result<()> {
+    let config = load_config(args.config.as_deref())?;
+    let options = RunOptions {
+        out: args.out,
+        backend: args.backend,
+        seeds: args.seeds,
+        epochs: args.epochs,
+        resume: args.resume,
+        quiet: args.quiet,
+        stop_after: None,
+    };
+    if args.dry_run {
+        let resolved = options.apply(config);
+        resolved
+            .validate(Path::new("<resolved config>"))
+            .context("the config with the command-line overrides is not valid")?;
+        print!("{}", hpn_train::describe(&resolved, &options));
+        return Ok(());
+    }
+    let summary = hpn_train::run(&config, &options)
+        .with_context(|| format!("experiment `{}` failed", config.name))?;
+    println!("\n{}", summary.markdown());
+    println!(
+        "results: {}",
+        options.run_dir(&options.apply(config)).display()
+    );
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Run directory, e.g. runs/quickstart.
+    #[arg(long)]
+    run: PathBuf,
+    /// Backend (default flex).
+    #[arg(long, default_value = "flex")]
+    backend: BackendKind,
+}
+
+pub fn eval(args: EvalArgs) -> Result<()> {
+    let device = select_device(args.backend)?;
+    let results = hpn_train::inference::evaluate_run(&args.run, &device)
+        .with_context(|| format!("cannot evaluate {}", args.run.display()))?;
+    for (dir, acc, mae) in results {
+        let mut line = format!("{}:", dir.display());
+        if let Some(a) = acc {
+            line.push_str(&format!(" accuracy {a:.2}%"));
+        }
+        if let Some(m) = mae {
+            line.push_str(&format!(" mae {m:.3}"));
+        }
+        println!("{line}");
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// Run directory, e.g. runs/quickstart.
+    #[arg(long)]
+    run: PathBuf,
+    /// Which seed's model (default: the first finished one).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Backend (default flex).
+    #[arg(long, default_value = "flex")]
+    backend: BackendKind,
+    /// Image files (PNG or JPEG).
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+}
+
+pub fn predict(args: PredictArgs) -> Result<()> {
+    let device = select_device(args.backend)?;
+    let seed_dir = args.seed.map(|s| args.run.join(format!("seed-{s}")));
+    if let Some(d) = &seed_dir
+        && !d.join("model.bpk").exists()
+    {
+        bail!("{} holds no finished model (model.bpk)", d.display());
+    }
+    let run = hpn_train::inference::load_run(&args.run, seed_dir.as_deref(), &device)
+        .with_context(|| format!("cannot load {}", args.run.display()))?;
+    let predictions = hpn_train::inference::predict_images(&run, &args.images, &device)?;
+    for (path, p) in args.images.iter().zip(predictions) {
+        let mut line = format!("{}:", path.display());
+        if let Some((class, score)) = p.class {
+            let name = run
+                .layout
+                .class_names
+                .get(class)
+                .cloned()
+                .unwrap_or_else(|| class.to_string());
+            line.push_str(&format!(" class {class} ({name}) score {score:.4}"));
+        }
+        if let Some(v) = p.value {
+            line.push_str(&format!(" value {v:.3}"));
+        }
+        println!("{line}");
+    }
+    Ok(())
+}
