@@ -1,0 +1,78 @@
+//! A small ConvNet for the rotated-MNIST experiment (Fig. 5), where the output is S^2.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
+use burn::tensor::{Device, Tensor};
+
+/// Channels of the first convolution.
+pub const CONVNET_CHANNELS_1: usize = 32;
+/// Channels of the second convolution.
+pub const CONVNET_CHANNELS_2: usize = 64;
+/// Side of the feature map the fully connected part sees (28 / 2 / 2).
+pub const CONVNET_GRID: usize = 7;
+/// Units of the hidden fully connected layer.
+pub const CONVNET_HIDDEN: usize = 128;
+
+/// Two convolutions and two fully connected layers:
+/// `conv 3x3 (C -> 32) - ReLU - maxpool 2 - conv 3x3 (32 -> 64) - ReLU - maxpool 2 -
+/// adaptive average pool to 7x7 - Linear(64*7*7 -> 128) - ReLU - Linear(128 -> D)`.
+///
+/// At 28x28 (MNIST) the adaptive pool is the identity; it lets other sizes from 4x4 up reach
+/// the same fully connected layers. Parameters: `288 C + 420,064 + 129 D`.
+/// Layers keep PyTorch's default initialisation (uniform, bound `1 / sqrt(fan_in)`).
+#[derive(Module, Debug)]
+pub struct ConvNet {
+    /// First convolution.
+    pub conv1: Conv2d,
+    /// Second convolution.
+    pub conv2: Conv2d,
+    /// 2x2 max pool, stride 2.
+    pub pool: MaxPool2d,
+    /// Pool to a fixed 7x7 grid.
+    pub grid: AdaptiveAvgPool2d,
+    /// Hidden fully connected layer.
+    pub fc1: Linear,
+    /// Output layer.
+    pub fc2: Linear,
+    /// Activation.
+    pub relu: Relu,
+}
+
+impl ConvNet {
+    pub(crate) fn new(in_channels: usize, output_dim: usize, device: &Device) -> Self {
+        let conv = |i, o| {
+            Conv2dConfig::new([i, o], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(device)
+        };
+        Self {
+            conv1: conv(in_channels, CONVNET_CHANNELS_1),
+            conv2: conv(CONVNET_CHANNELS_1, CONVNET_CHANNELS_2),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            grid: AdaptiveAvgPool2dConfig::new([CONVNET_GRID, CONVNET_GRID]).init(),
+            fc1: LinearConfig::new(
+                CONVNET_CHANNELS_2 * CONVNET_GRID * CONVNET_GRID,
+                CONVNET_HIDDEN,
+            )
+            .init(device),
+            fc2: LinearConfig::new(CONVNET_HIDDEN, output_dim).init(device),
+            relu: Relu::new(),
+        }
+    }
+
+    /// Images (N, C, H, W) -> outputs (N, D). Needs at least 4x4 pixels.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = self
+            .pool
+            .forward(self.relu.forward(self.conv1.forward(images)));
+        let x = self.pool.forward(self.relu.forward(self.conv2.forward(x)));
+        let x = self.grid.forward(x);
+        let [n, c, h, w] = x.dims();
+        let x = self
+            .relu
+            .forward(self.fc1.forward(x.reshape([n, c * h * w])));
+        self.fc2.forward(x)
+    }
+}
