@@ -6,6 +6,10 @@
 //!     [--batch 128] [--warmup 2] [--iters 5]
 //! ```
 //!
+//! Add `--features x86-v4` on CPUs with AVX-512 (flex's AVX-512 matrix-multiply kernels:
+//! faster inference, about the same train step) and `--features ndarray` to time the
+//! (deprecated, much slower) ndarray backend too.
+//!
 //! Prints, per backend, the median time of a forward pass (inference copy) and of a train
 //! step (forward + loss + backward + SGD with momentum and weight decay), in images/s, and
 //! the process's peak resident memory (VmHWM). Thread count: `RAYON_NUM_THREADS`.
