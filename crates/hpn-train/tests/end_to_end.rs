@@ -9,13 +9,14 @@ fn quickstart(epochs: usize) -> ExperimentConfig {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut config = ExperimentConfig::load(&root.join("configs/quickstart.toml")).unwrap();
     config.dataset.path = root.join(&config.dataset.path);
-    config.dataset.train_per_class = Some(100);
+    config.dataset.train_per_class = Some(300);
     config.dataset.test_per_class = Some(30);
     config.training.epochs = epochs;
-    config.training.batch_size = 32;
+    config.training.batch_size = 128;
     config.training.eval_every = 1;
     config.training.workers = 1;
     config.optimizer.milestones = vec![];
+    config.optimizer.learning_rate = 0.01;
     config.seeds = vec![7];
     config
 }
