@@ -199,7 +199,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
     let bounds = regression_bounds(&config, &data)?;
     let quiet = options.quiet;
     let mut report = |p: hpn_prototypes::PlacementProgress| {
-        if !quiet && p.total > 0 && (p.step + 1 == p.total || p.step % 500 == 0) {
+        if !quiet && p.total > 0 && (p.step + 1 == p.total || p.step.is_multiple_of(500)) {
             eprintln!(
                 "placing prototypes: step {}/{} max cos {:.4}",
                 p.step + 1,

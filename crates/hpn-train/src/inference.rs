@@ -78,11 +78,11 @@ pub fn load_run(
     })
 }
 
+/// A seed directory with its re-evaluated accuracy (%) and MAE.
+pub type SeedEvaluation = (PathBuf, Option<f64>, Option<f64>);
+
 /// Accuracy (%) and MAE of every finished seed of a run, re-evaluated on its evaluation set.
-pub fn evaluate_run(
-    run_dir: &Path,
-    device: &Device,
-) -> Result<Vec<(PathBuf, Option<f64>, Option<f64>)>, TrainError> {
+pub fn evaluate_run(run_dir: &Path, device: &Device) -> Result<Vec<SeedEvaluation>, TrainError> {
     let mut out = Vec::new();
     let seeds = finished_seeds(run_dir)?;
     if seeds.is_empty() {

@@ -107,34 +107,6 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn writes_an_svg_with_both_panels() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("curves.svg");
-        let records: Vec<EpochRecord> = (1..=4)
-            .map(|e| EpochRecord {
-                epoch: e,
-                lr: 0.01,
-                train_loss: 10.0 / e as f64,
-                accuracy: (e % 2 == 0).then_some(50.0 + e as f64),
-                mae: None,
-                seconds: 1.0,
-                images_per_second: 1.0,
-            })
-            .collect();
-        training_curves(&path, "t", 1, &records).unwrap();
-        let svg = std::fs::read_to_string(&path).unwrap();
-        assert!(svg.starts_with("<svg"));
-        assert!(svg.contains("training loss"));
-        assert!(svg.contains("test accuracy"));
-        assert!(svg.matches("<polyline").count() >= 2, "two curves");
-    }
-}
-
 /// A colour on a blue-to-red scale for t in [0, 1].
 fn ramp(t: f64) -> RGBColor {
     let t = t.clamp(0.0, 1.0);
@@ -236,4 +208,32 @@ pub fn sphere_figure(
         image::ExtendedColorType::Rgb8,
     )
     .map_err(|e| plot_error(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_an_svg_with_both_panels() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.svg");
+        let records: Vec<EpochRecord> = (1..=4)
+            .map(|e| EpochRecord {
+                epoch: e,
+                lr: 0.01,
+                train_loss: 10.0 / e as f64,
+                accuracy: (e % 2 == 0).then_some(50.0 + e as f64),
+                mae: None,
+                seconds: 1.0,
+                images_per_second: 1.0,
+            })
+            .collect();
+        training_curves(&path, "t", 1, &records).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("training loss"));
+        assert!(svg.contains("test accuracy"));
+        assert!(svg.matches("<polyline").count() >= 2, "two curves");
+    }
 }

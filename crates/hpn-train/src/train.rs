@@ -66,12 +66,12 @@ pub fn build_model(
 /// SGD with momentum (dampening as configured, 0 by default) and coupled L2 weight decay.
 pub fn build_optimizer(config: &ExperimentConfig) -> ModuleOptimizer {
     let o = &config.optimizer;
-    let momentum = (o.momentum > 0.0).then(|| MomentumConfig {
+    let momentum = (o.momentum > 0.0).then_some(MomentumConfig {
         momentum: o.momentum,
         dampening: o.dampening,
         nesterov: false,
     });
-    let decay = (o.weight_decay > 0.0).then(|| WeightDecayConfig {
+    let decay = (o.weight_decay > 0.0).then_some(WeightDecayConfig {
         penalty: o.weight_decay as f32,
     });
     SgdConfig::new()
@@ -195,11 +195,11 @@ pub fn train_seed(
     let batch_size = config.training.batch_size;
     let mut trained_seconds = 0.0;
     let mut trained_images = 0usize;
-    let mut epochs_this_process = 0;
-    for epoch in state.epochs_done..epochs {
-        if options.stop_after.is_some_and(|n| epochs_this_process >= n) {
-            break;
-        }
+    let last_epoch = match options.stop_after {
+        Some(n) => epochs.min(state.epochs_done + n),
+        None => epochs,
+    };
+    for epoch in state.epochs_done..last_epoch {
         let start = Instant::now();
         let lr = config.optimizer.learning_rate_at(epoch);
         let loader = DataLoaderBuilder::new(ImageBatcher)
@@ -264,7 +264,6 @@ pub fn train_seed(
         progress.end_epoch(&record, epochs);
         trained_seconds += train_seconds;
         trained_images += seen_images;
-        epochs_this_process += 1;
         state.records.push(record);
         state.epochs_done = epoch + 1;
         metrics::write_csv(&dir.join("metrics.csv"), &state.records)?;
