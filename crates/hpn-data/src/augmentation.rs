@@ -7,8 +7,10 @@ use rand::{Rng, RngExt};
 
 use crate::DataError;
 
-/// One augmentation, applied to a `(C, H, W)` `u8` image.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+/// One augmentation, applied to a `(C, H, W)` `u8` image. In serde form it is a table with a
+/// `kind` (`none`, `crop_flip`, `random_resized_crop`, `resize_center_crop`) and its fields.
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Augmentation {
     /// No change (evaluation of small images): output `(C, H, W)`.
     #[default]
@@ -229,8 +231,9 @@ pub(crate) fn augment_into(
     match *augmentation {
         Augmentation::None => crop_flip(image, g, 0, 0, 0, false, out),
         Augmentation::CropFlip { padding } => {
-            let oy = rng.random_range(0..=2 * padding);
-            let ox = rng.random_range(0..=2 * padding);
+            let span = padding.saturating_mul(2);
+            let oy = rng.random_range(0..=span);
+            let ox = rng.random_range(0..=span);
             let flip = rng.random_bool(0.5);
             crop_flip(image, g, padding, oy, ox, flip, out);
         }

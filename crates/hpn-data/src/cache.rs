@@ -367,4 +367,32 @@ mod tests {
             assert!(decode(&bytes[..cut], 42, Path::new("x")).is_err());
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn truncated_or_corrupted_caches_never_panic(cut in 0usize..2000, at in 0usize..2000, value in 1u8..=255) {
+            let bytes = encode(&content(), 42);
+            let _ = decode(&bytes[..cut % bytes.len()], 42, Path::new("x"));
+            let mut flipped = bytes.clone();
+            let i = at % bytes.len();
+            flipped[i] ^= value;
+            // Any single-byte change is detected (checksum, magic, version or fingerprint).
+            let result = decode(&flipped, 42, Path::new("x"));
+            proptest::prop_assert!(!matches!(result, Ok(Some(_))));
+        }
+
+        #[test]
+        fn random_bytes_after_a_valid_header_never_panic(tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend_from_slice(&VERSION.to_le_bytes());
+            bytes.extend_from_slice(&42u64.to_le_bytes());
+            bytes.extend_from_slice(&tail);
+            // A correct checksum, so that the parser itself meets the random content.
+            let sum = checksum(&bytes);
+            bytes.extend_from_slice(&sum.to_le_bytes());
+            let _ = decode(&bytes, 42, Path::new("x"));
+        }
+    }
 }

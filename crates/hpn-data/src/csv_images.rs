@@ -11,7 +11,8 @@ use crate::image_folder::{ReadReport, add_size, into_image_set, stored_size};
 use crate::{DataError, ImageSet, Splits};
 
 /// Which CSV columns (by header name) hold the image id, the regression value and the class.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CsvColumns {
     /// Column of the image id; the image is `<images_dir>/<id>.jpg`, `.jpeg` or `.png` (or
     /// `<images_dir>/<id>` when the id already names a file).

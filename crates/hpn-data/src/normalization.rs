@@ -5,7 +5,8 @@ use crate::DataError;
 /// Per-channel mean and standard deviation of pixel values scaled to `[0, 1]`; a pixel `p` of
 /// channel `c` becomes `(p / 255 - mean[c]) / std[c]` (torchvision's `ToTensor` + `Normalize`).
 /// A single mean/std pair applies to every channel.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Normalization {
     /// Mean of each channel, in `[0, 1]` pixel units.
     pub mean: Vec<f32>,
@@ -108,6 +109,12 @@ impl Normalization {
             return Err(DataError::invalid(
                 "normalization",
                 format!("standard deviation {s}, expected a finite number > 0"),
+            ));
+        }
+        if let Some(m) = self.mean.iter().find(|m| !m.is_finite()) {
+            return Err(DataError::invalid(
+                "normalization",
+                format!("mean {m}, expected a finite number"),
             ));
         }
         Ok((0..channels)

@@ -5,7 +5,7 @@ use std::fmt;
 use crate::{ImageSet, Splits};
 
 /// Counts of one split.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SplitReport {
     /// `"train"` or `"test"`.
     pub name: String,
@@ -21,7 +21,7 @@ pub struct SplitReport {
 
 /// Per-split, per-class counts of a dataset and the problems found: empty classes, classes
 /// missing from the test split, labels out of range, splits that disagree on classes or shape.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct DatasetReport {
     /// Class names (of the training split).
     pub class_names: Vec<String>,

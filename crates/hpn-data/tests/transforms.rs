@@ -435,3 +435,33 @@ fn report_counts_and_problems() {
     });
     assert!(clean.is_ok() && clean.to_string().ends_with("no problems found"));
 }
+
+#[test]
+fn augmentation_and_normalization_read_from_toml() {
+    let a: Augmentation = toml::from_str("kind = \"crop_flip\"\npadding = 4").unwrap();
+    assert_eq!(a, Augmentation::CropFlip { padding: 4 });
+    let a: Augmentation =
+        toml::from_str("kind = \"resize_center_crop\"\nresize = 256\ncrop = 224").unwrap();
+    assert_eq!(
+        a,
+        Augmentation::ResizeCenterCrop {
+            resize: 256,
+            crop: 224
+        }
+    );
+    assert_eq!(
+        toml::from_str::<Augmentation>("kind = \"none\"").unwrap(),
+        Augmentation::None
+    );
+    assert!(toml::from_str::<Augmentation>("kind = \"crop_flip\"\npading = 4").is_err());
+    let n: Normalization = toml::from_str("mean = [0.5]\nstd = [0.25]").unwrap();
+    assert_eq!(n, Normalization::new(vec![0.5], vec![0.25]).unwrap());
+    // A deserialised normalisation is checked when it meets the images.
+    let bad: Normalization = toml::from_str("mean = [0.5]\nstd = [0.0]").unwrap();
+    let set = ImageSet::new(vec![0], 1, 1, 1, vec![0], None, vec!["x".into()]).unwrap();
+    assert!(
+        AugmentedDataset::new(Arc::new(set), Augmentation::None, bad, 0)
+            .check()
+            .is_err()
+    );
+}
