@@ -84,21 +84,23 @@ pub fn read_splits(config: &DatasetConfig) -> Result<Splits, TrainError> {
             let side = size.unwrap_or(224);
             make_cache_dir(&cache_dir)?;
             let images = path.join(&csv.images);
-            let train = hpn_data::read_csv_images(
+            let (splits, report) = hpn_data::read_csv_splits(
                 &path.join(&csv.train),
-                &images,
-                &columns,
-                (side, side),
-                Some(&cache("train.bin")),
-            )?;
-            let test = hpn_data::read_csv_images(
                 &path.join(&csv.test),
                 &images,
                 &columns,
                 (side, side),
-                Some(&cache("test.bin")),
+                Some(&cache("csv.bin")),
+                config.skip_bad,
             )?;
-            Splits { train, test }
+            if !report.skipped.is_empty() {
+                eprintln!(
+                    "warning: skipped {} unreadable entries of {} (skip_bad = true)",
+                    report.skipped.len(),
+                    path.display()
+                );
+            }
+            splits
         }
     };
     Ok(splits)
