@@ -53,21 +53,7 @@ pub fn place_uniform_authors(
     let mut p = gaussian_start(classes, dims, options.seed, device);
     let diagonal = crate::uniform::diagonal_offset(classes, device).reshape([classes, classes]);
     for step in 0..steps {
-        let m = p
-            .clone()
-            .matmul(p.clone().transpose())
-            .add(diagonal.clone());
-        if step % options.progress_every == 0 || step + 1 == steps {
-            let max_cosine = read_f32(m.clone().max())?
-                .first()
-                .copied()
-                .ok_or_else(diverged)?;
-            progress(PlacementProgress {
-                step,
-                total: steps,
-                max_cosine,
-            });
-        }
+        let m = shifted_gram(&p, &diagonal, step, steps, options, progress, &diverged)?;
         let gradient = uniformity_gradient(m, p.clone());
         p = normalise_last_axis(p.sub(gradient.mul_scalar(learning_rate)));
     }
@@ -87,4 +73,34 @@ pub(crate) fn uniformity_gradient(m: Tensor<2>, p: Tensor<2>) -> Tensor<2> {
         .add(closest.transpose())
         .matmul(p)
         .div_scalar(classes as f32)
+}
+
+/// M = P P^T - 2I of Eq. 5 (each row's largest entry is its largest cosine to another row).
+/// Its largest entry, the max cosine, goes to `progress` every `options.progress_every` steps
+/// and at the last step; a non-finite P gives `diverged()`.
+pub(crate) fn shifted_gram(
+    p: &Tensor<2>,
+    diagonal: &Tensor<2>,
+    step: usize,
+    steps: usize,
+    options: &PlacementOptions,
+    progress: &mut dyn FnMut(PlacementProgress),
+    diverged: &dyn Fn() -> PrototypeError,
+) -> Result<Tensor<2>, PrototypeError> {
+    let m = p
+        .clone()
+        .matmul(p.clone().transpose())
+        .add(diagonal.clone());
+    if step.is_multiple_of(options.progress_every) || step + 1 == steps {
+        let max_cosine = read_f32(m.clone().max())?
+            .first()
+            .copied()
+            .ok_or_else(diverged)?;
+        progress(PlacementProgress {
+            step,
+            total: steps,
+            max_cosine,
+        });
+    }
+    Ok(m)
 }

@@ -4,7 +4,7 @@
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
-use crate::authors::{gaussian_start, uniformity_gradient};
+use crate::authors::{gaussian_start, shifted_gram, uniformity_gradient};
 use crate::error::PrototypeError;
 use crate::objectives::{triplet_targets, triplet_weights};
 use crate::placement::{PlacementOptions, PlacementProgress, check_shape};
@@ -75,21 +75,7 @@ pub fn place_privileged(
     let mut first_moment = Tensor::<2>::zeros([classes, dims], device);
     let mut second_moment = Tensor::<2>::zeros([classes, dims], device);
     for step in 0..steps {
-        let m = p
-            .clone()
-            .matmul(p.clone().transpose())
-            .add(diagonal.clone());
-        if step % options.progress_every == 0 || step + 1 == steps {
-            let max_cosine = read_f32(m.clone().max())?
-                .first()
-                .copied()
-                .ok_or_else(diverged)?;
-            progress(PlacementProgress {
-                step,
-                total: steps,
-                max_cosine,
-            });
-        }
+        let m = shifted_gram(&p, &diagonal, step, steps, options, progress, &diverged)?;
         let gradient = uniformity_gradient(m, p.clone()).add(privileged_gradient(
             p.clone(),
             weighted_targets.clone(),
