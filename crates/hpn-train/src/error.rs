@@ -66,6 +66,15 @@ pub enum TrainError {
     /// A run directory does not hold what a command needs.
     #[error("run directory {path}: {message}")]
     Run { path: PathBuf, message: String },
+    /// `--resume` was asked for a run directory made with a different experiment.
+    #[error(
+        "cannot resume {path}: it was trained with a different `{section}` than the config given now; \
+         resume with the config saved in {path}/config.toml, pick another --out, or drop --resume to start again"
+    )]
+    ResumeMismatch {
+        path: PathBuf,
+        section: &'static str,
+    },
     /// The loss became NaN or infinite.
     #[error("training diverged at epoch {epoch}, batch {batch}: loss is {value}")]
     Diverged {

@@ -177,13 +177,47 @@ pub fn describe(config: &ExperimentConfig, options: &RunOptions) -> String {
 }
 
 /// Runs every seed of `config` and writes the summary.
+/// The first part of the experiment that differs between a saved run and the config given to
+/// resume it, among those that decide what the weights are: task, dataset, model, output layout,
+/// loss, optimiser and batch size. Seeds, epochs (a run may be extended), evaluation interval,
+/// workers and backend may change.
+pub fn resume_conflict(saved: &ExperimentConfig, now: &ExperimentConfig) -> Option<&'static str> {
+    if saved.task != now.task {
+        Some("task")
+    } else if saved.dataset != now.dataset {
+        Some("dataset")
+    } else if saved.model != now.model {
+        Some("model")
+    } else if saved.layout != now.layout {
+        Some("layout")
+    } else if saved.loss != now.loss {
+        Some("loss")
+    } else if saved.optimizer != now.optimizer {
+        Some("optimizer")
+    } else if saved.training.batch_size != now.training.batch_size {
+        Some("training.batch_size")
+    } else {
+        None
+    }
+}
+
 pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, TrainError> {
     let config = options.apply(config.clone());
     config.validate(Path::new("<resolved config>"))?;
     let device = select_device(config.backend)?;
     let run_dir = options.run_dir(&config);
     create_dir(&run_dir)?;
-    write_atomic(&run_dir.join("config.toml"), config.to_toml().as_bytes())?;
+    let saved = run_dir.join("config.toml");
+    if options.resume && saved.exists() {
+        let before = ExperimentConfig::load(&saved)?;
+        if let Some(section) = resume_conflict(&before, &config) {
+            return Err(TrainError::ResumeMismatch {
+                path: run_dir,
+                section,
+            });
+        }
+    }
+    write_atomic(&saved, config.to_toml().as_bytes())?;
 
     let data = data::prepare(&config, config.dataset.seed)?;
     if !options.quiet {
