@@ -3,7 +3,9 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
+use std::f64::consts::SQRT_2;
+
+use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::tensor::{Device, Tensor};
 
 /// Channels of the first convolution.
@@ -21,7 +23,15 @@ pub const CONVNET_HIDDEN: usize = 128;
 ///
 /// At 28x28 (MNIST) the adaptive pool is the identity; it lets other sizes from 4x4 up reach
 /// the same fully connected layers. Parameters: `288 C + 420,064 + 129 D`.
-/// Layers keep PyTorch's default initialisation (uniform, bound `1 / sqrt(fan_in)`).
+///
+/// Initialisation (He et al. 2015, the rule the authors use for their ResNets): weights of the
+/// layers followed by a ReLU from `N(0, sqrt(2 / fan_in))`, the output layer from
+/// `N(0, sqrt(1 / fan_in))`, so the output starts with a spread of order 1. The network has no
+/// normalisation layer; PyTorch's default uniform `1 / sqrt(fan_in)` bound gives each layer
+/// weights about 2.5 times smaller, the input-dependent part of the output starts about 25 times
+/// smaller (0.015 against 0.37 for inputs uniform in [-1, 1), measured), and the cosine losses,
+/// whose gradient grows as `1 / |z|`, then collapsed training to one constant output in 2 of 3
+/// seeds at lr 1e-2 with the summed loss.
 #[derive(Module, Debug)]
 pub struct ConvNet {
     /// First convolution.
@@ -42,9 +52,14 @@ pub struct ConvNet {
 
 impl ConvNet {
     pub(crate) fn new(in_channels: usize, output_dim: usize, device: &Device) -> Self {
+        let he = |gain: f64| Initializer::KaimingNormal {
+            gain,
+            fan_out_only: false,
+        };
         let conv = |i, o| {
             Conv2dConfig::new([i, o], [3, 3])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_initializer(he(SQRT_2))
                 .init(device)
         };
         Self {
@@ -56,8 +71,11 @@ impl ConvNet {
                 CONVNET_CHANNELS_2 * CONVNET_GRID * CONVNET_GRID,
                 CONVNET_HIDDEN,
             )
+            .with_initializer(he(SQRT_2))
             .init(device),
-            fc2: LinearConfig::new(CONVNET_HIDDEN, output_dim).init(device),
+            fc2: LinearConfig::new(CONVNET_HIDDEN, output_dim)
+                .with_initializer(he(1.0))
+                .init(device),
             relu: Relu::new(),
         }
     }
