@@ -92,7 +92,10 @@ def layout(method, words=None, file=None):
 
 
 def loss(kind="hpn", weight=None):
-    s = f'\n[loss]\nkind = "{kind}"\nreduction = "sum"\n'
+    # The HPN losses are summed over the batch (the authors' code); the baselines take the mean,
+    # as the PyTorch losses they stand for (CrossEntropyLoss, MSELoss) do by default.
+    reduction = "sum" if kind == "hpn" else "mean"
+    s = f'\n[loss]\nkind = "{kind}"\nreduction = "{reduction}"\n'
     if weight is not None:
         s += f"task_weight = {weight}\n"
     return s

@@ -46,8 +46,17 @@ test_per_class = {test}
 '''
 
 
-def write(name, description, task, data, backbone, dim, layout, loss, epochs, lr=0.01,
+def write(name, description, task, data, backbone, dim, layout, loss, epochs, lr=None,
           milestones=None, batch=128, words=None, weight=None):
+    # The paper's lr 1e-2 with the summed loss is its recipe for ResNets, which have BatchNorm.
+    # The small ConvNet has no normalisation layer: at lr 1e-2 it collapsed to one constant
+    # output in a first pass (rotated MNIST joint: 3 of 3 seeds near chance after 12 epochs;
+    # 2..100 imbalance: 1 of 2 seeds at 9.7% with He initialisation, 2 of 3 without), while
+    # lr 1e-3 trained every seed (imbalance: 82.4-84.1%). Its HPN experiments use lr 1e-3, the
+    # rate the paper uses for OmniArt; the baselines, whose loss is averaged (see below), keep
+    # the paper's 1e-2. Claim 5 sets both rates for every method, as Table 5 does.
+    if lr is None:
+        lr = 1e-3 if backbone == "convnet" and loss == "hpn" else 0.01
     # One x0.1 step at 80 % of the budget, as the paper (epochs 100 and 200 of 250); none for
     # runs too short to have a tail.
     milestones = milestones if milestones is not None else ([int(epochs * 0.8)] if epochs >= 5 else [])
@@ -69,7 +78,11 @@ seed = 300
 '''
     if words:
         text += f'word_vectors = "{words}"\n'
-    text += f'\n[loss]\nkind = "{loss}"\nreduction = "sum"\n'
+    # HPN losses summed over the batch (the authors' code); baselines averaged, as PyTorch's
+    # CrossEntropyLoss and MSELoss are by default (a summed cross-entropy at lr 1e-2 blew up to
+    # a loss of 5e6 in its first epoch and stayed at chance).
+    reduction = "sum" if loss == "hpn" else "mean"
+    text += f'\n[loss]\nkind = "{loss}"\nreduction = "{reduction}"\n'
     if weight is not None:
         text += f"task_weight = {weight}\n"
     text += f'''
@@ -92,7 +105,7 @@ workers = 2
 
 # Claim 1 (Figure 5): rotated MNIST, joint classification + rotation on S^2.
 write("claim1-rotated-mnist-joint", "Rotated MNIST (digits 2,3,4,5,7), small ConvNet, joint HPN on S^2, no task weight",
-      "joint", ROTATED, "convnet", 3, "uniform", "hpn", epochs=12)
+      "joint", ROTATED, "convnet", 3, "uniform", "hpn", epochs=24)
 
 # Claim 2 (Table 1): output dimension; MNIST and CIFAR-10.
 for d in (2, 3, 5, 10):

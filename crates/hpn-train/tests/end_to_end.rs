@@ -18,7 +18,6 @@ fn quickstart(epochs: usize) -> ExperimentConfig {
     config.training.eval_every = 1;
     config.training.workers = 1;
     config.optimizer.milestones = vec![];
-    config.optimizer.learning_rate = 0.01;
     config.seeds = vec![7];
     config
 }
@@ -146,6 +145,7 @@ fn predicts_digits_from_png_files(run: &Path, tmp: &Path, device: &burn::tensor:
     // A file that is not an image is an error naming it, not a panic.
     let broken = tmp.join("broken.png");
     std::fs::write(&broken, b"not a png").unwrap();
-    let err = hpn_train::inference::predict_images(&loaded, &[broken.clone()], device).unwrap_err();
+    let err = hpn_train::inference::predict_images(&loaded, std::slice::from_ref(&broken), device)
+        .unwrap_err();
     assert!(err.to_string().contains("broken.png"), "{err}");
 }
