@@ -44,7 +44,21 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
             if let Some(s) = summary {
                 let runs = dir.join("runs");
                 std::fs::create_dir_all(&runs)?;
-                std::fs::write(runs.join(format!("{config}.md")), s.markdown())?;
+                // The first seed's curves beside its table.
+                let seed = s.seeds.first().map(|x| x.seed).unwrap_or_default();
+                let curves = out
+                    .join(config)
+                    .join(format!("seed-{seed}"))
+                    .join("curves.svg");
+                let mut md = s.markdown();
+                if curves.exists() {
+                    std::fs::copy(&curves, runs.join(format!("{config}.svg")))
+                        .with_context(|| format!("cannot copy {}", curves.display()))?;
+                    md.push_str(&format!(
+                        "\n![seed {seed}: test metric and training loss by epoch]({config}.svg)\n"
+                    ));
+                }
+                std::fs::write(runs.join(format!("{config}.md")), md)?;
             }
         }
         if claim.id == "claim1" && results.summaries.iter().any(|(_, s)| s.is_some()) {

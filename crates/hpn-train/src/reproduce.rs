@@ -78,11 +78,14 @@ fn verdict_rotated(r: &Results) -> String {
         return INCOMPLETE.into();
     };
     // Chance: 20% accuracy over 5 digits; MAE 45 degrees for a constant guess of 90 on [0, 180].
-    let held = acc > 90.0 && mae < 22.5;
-    format!(
-        "{}: one output on S^2 classifies the digits ({acc:.1}% vs 20% chance) and regresses their rotation ({mae:.1} degrees MAE vs 45 for a constant guess) at the same time.",
-        if held { "Held" } else { "Did not hold" }
-    )
+    let facts = format!(
+        "digits {acc:.1}% correct (chance 20%, bar 90%), rotation {mae:.1} degrees MAE (constant guess 45, bar 22.5)"
+    );
+    if acc > 90.0 && mae < 22.5 {
+        format!("Held: one output on S^2 classifies and regresses at the same time: {facts}.")
+    } else {
+        format!("Did not hold at this scale: {facts}.")
+    }
 }
 
 fn verdict_dimension(r: &Results) -> String {
@@ -577,15 +580,32 @@ pub fn page(claims: &[(Claim, Results)], notes: &[String], options: &ReproduceOp
     ));
     for (claim, results) in claims {
         s.push_str(&format!("## {}\n\n{}\n\n", claim.title, claim.statement));
+        let seconds: f64 = claim
+            .rows
+            .iter()
+            .filter_map(|r| results.get(r.config))
+            .flat_map(|x| x.seeds.iter().map(|seed| seed.seconds))
+            .sum();
+        s.push_str(&format!(
+            "Command: `cargo xtask reproduce{} --only {}` ({:.0} minutes of training on this machine, all runs and seeds).\n\n",
+            if options.quick { " --quick" } else { "" },
+            claim.id,
+            seconds / 60.0
+        ));
         s.push_str("| setting | paper | accuracy | MAE | seeds | epochs x train images |\n|---|---|---|---|---|---|\n");
         for r in &claim.rows {
             let summary = results.get(r.config);
             let seeds = summary
                 .map(|x| x.seeds.len().to_string())
                 .unwrap_or_else(|| "-".into());
+            let label = if summary.is_some() {
+                format!("[{}](runs/{}.md)", r.label, r.config)
+            } else {
+                r.label.to_string()
+            };
             s.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} |\n",
-                r.label,
+                label,
                 r.paper,
                 cell(summary.and_then(|x| x.accuracy)),
                 cell(summary.and_then(|x| x.mae)),
