@@ -70,6 +70,15 @@ fn row(config: &'static str, label: &'static str, paper: &'static str) -> Row {
 
 const INCOMPLETE: &str = "Not decided: some of its runs are missing (see the table).";
 
+/// Accuracy (%) below which a 10-class comparison says nothing: twice chance.
+const TEN_CLASS_BAR: f64 = 20.0;
+
+fn too_close_to_chance(set: &str, best: f64) -> String {
+    format!(
+        "{set}: not decided at this budget: the best of these settings reaches {best:.1}% (chance 10%), too close to chance to compare."
+    )
+}
+
 fn verdict_rotated(r: &Results) -> String {
     let (Some(acc), Some(mae)) = (
         r.accuracy("claim1-rotated-mnist-joint"),
@@ -110,6 +119,10 @@ fn verdict_dimension(r: &Results) -> String {
             parts.push(format!("{set}: not decided (runs missing)."));
             continue;
         };
+        if high.max(hot).max(low) < TEN_CLASS_BAR {
+            parts.push(too_close_to_chance(set, high.max(hot).max(low)));
+            continue;
+        }
         let keeps = low >= hot - 5.0;
         parts.push(format!(
             "{set}: HPN with D = 3 < K = 10 reaches {low:.1}% against {high:.1}% at D = 10 and {hot:.1}% for one-hot prototypes (which need D >= K) — {}.",
@@ -141,12 +154,14 @@ fn set_key(set: &str) -> &'static str {
 fn verdict_privileged(r: &Results) -> String {
     let mut better = 0;
     let mut total = 0;
+    let mut best: f64 = 0.0;
     for d in [2, 3, 5] {
         if let (Some(u), Some(p)) = (
             r.accuracy(&format!("claim2-cifar10-d{d}-uniform")),
             r.accuracy(&format!("claim3-cifar10-d{d}-privileged")),
         ) {
             total += 1;
+            best = best.max(u).max(p);
             if p > u {
                 better += 1;
             }
@@ -154,6 +169,9 @@ fn verdict_privileged(r: &Results) -> String {
     }
     if total == 0 {
         return INCOMPLETE.into();
+    }
+    if best < TEN_CLASS_BAR {
+        return format!("Not decided. {}", too_close_to_chance("CIFAR-10", best));
     }
     format!(
         "{}: privileged prototypes beat uniform ones at {better} of {total} small output sizes on CIFAR-10.",
@@ -635,5 +653,77 @@ pub fn results_dir(root: &Path, quick: bool, out: &Path) -> PathBuf {
         out.to_path_buf()
     } else {
         root.join("docs").join("results")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(accuracy: f64) -> Summary {
+        Summary {
+            name: String::new(),
+            description: String::new(),
+            backend: "flex".into(),
+            scale: "1 x 10".into(),
+            seeds: Vec::new(),
+            accuracy: Some(MeanStd {
+                mean: accuracy,
+                std: 0.0,
+                n: 3,
+            }),
+            mae: None,
+            images_per_second: None,
+        }
+    }
+
+    fn privileged(uniform: [f64; 3], privileged: [f64; 3]) -> Results {
+        let names = [
+            ("claim2-cifar10-d2-uniform", uniform[0]),
+            ("claim2-cifar10-d3-uniform", uniform[1]),
+            ("claim2-cifar10-d5-uniform", uniform[2]),
+            ("claim3-cifar10-d2-privileged", privileged[0]),
+            ("claim3-cifar10-d3-privileged", privileged[1]),
+            ("claim3-cifar10-d5-privileged", privileged[2]),
+        ];
+        Results {
+            summaries: names
+                .into_iter()
+                .map(|(c, a)| (c, Some(summary(a))))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn privileged_verdict_counts_wins_and_refuses_near_chance() {
+        let held = verdict_privileged(&privileged([30.0, 40.0, 50.0], [35.0, 45.0, 48.0]));
+        assert!(held.starts_with("Held"), "{held}");
+        assert!(held.contains("2 of 3"), "{held}");
+        let not = verdict_privileged(&privileged([30.0, 40.0, 50.0], [25.0, 45.0, 48.0]));
+        assert!(not.starts_with("Did not hold"), "{not}");
+        let chance = verdict_privileged(&privileged([11.0, 12.0, 15.0], [14.0, 16.0, 19.0]));
+        assert!(chance.starts_with("Not decided"), "{chance}");
+        let missing = verdict_privileged(&Results {
+            summaries: vec![("claim2-cifar10-d2-uniform", Some(summary(30.0)))],
+        });
+        assert_eq!(missing, INCOMPLETE);
+    }
+
+    #[test]
+    fn dimension_verdict_compares_low_d_with_one_hot() {
+        let results = Results {
+            summaries: vec![
+                ("claim2-mnist-d3-uniform", Some(summary(94.0))),
+                ("claim2-mnist-d10-uniform", Some(summary(97.0))),
+                ("claim2-mnist-d10-one-hot", Some(summary(96.0))),
+                ("claim2-cifar10-d3-uniform", Some(summary(12.0))),
+                ("claim2-cifar10-d10-uniform", Some(summary(15.0))),
+                ("claim2-cifar10-d10-one-hot", Some(summary(14.0))),
+            ],
+        };
+        let v = verdict_dimension(&results);
+        assert!(v.contains("MNIST: HPN with D = 3"), "{v}");
+        assert!(v.contains("held"), "{v}");
+        assert!(v.contains("CIFAR-10: not decided at this budget"), "{v}");
     }
 }
