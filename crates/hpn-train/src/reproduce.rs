@@ -152,35 +152,38 @@ fn set_key(set: &str) -> &'static str {
 }
 
 fn verdict_privileged(r: &Results) -> String {
-    let mut better = 0;
-    let mut total = 0;
-    let mut best: f64 = 0.0;
-    for d in [2, 3, 5] {
-        if let (Some(u), Some(p)) = (
-            r.accuracy(&format!("claim2-cifar10-d{d}-uniform")),
-            r.accuracy(&format!("claim3-cifar10-d{d}-privileged")),
-        ) {
-            total += 1;
-            best = best.max(u).max(p);
-            if p > u {
-                better += 1;
+    let mut parts = Vec::new();
+    for set in ["MNIST", "CIFAR-10"] {
+        let key = set_key(set);
+        let mut better = 0;
+        let mut total = 0;
+        let mut best: f64 = 0.0;
+        for d in [2, 3, 5] {
+            if let (Some(u), Some(p)) = (
+                r.accuracy(&format!("claim2-{key}-d{d}-uniform")),
+                r.accuracy(&format!("claim3-{key}-d{d}-privileged")),
+            ) {
+                total += 1;
+                best = best.max(u).max(p);
+                better += usize::from(p > u);
             }
         }
-    }
-    if total == 0 {
-        return INCOMPLETE.into();
-    }
-    if best < TEN_CLASS_BAR {
-        return format!("Not decided. {}", too_close_to_chance("CIFAR-10", best));
-    }
-    format!(
-        "{}: privileged prototypes beat uniform ones at {better} of {total} small output sizes on CIFAR-10.",
-        if better * 2 > total {
-            "Held"
+        if total == 0 {
+            parts.push(format!("{set}: not decided (runs missing)."));
+        } else if best < TEN_CLASS_BAR {
+            parts.push(too_close_to_chance(set, best));
         } else {
-            "Did not hold"
+            parts.push(format!(
+                "{set}: privileged prototypes beat uniform ones at {better} of {total} small output sizes ({}).",
+                if better * 2 > total {
+                    "held"
+                } else {
+                    "did not hold"
+                }
+            ));
         }
-    )
+    }
+    parts.join(" ")
 }
 
 fn verdict_scarce(r: &Results) -> String {
@@ -362,6 +365,24 @@ pub fn claims() -> Vec<Claim> {
             title: "3. Privileged information at small output dimensions (Table 3)",
             statement: "Prototypes shaped by class-name word vectors help most when D is small.",
             rows: vec![
+                row("claim2-mnist-d2-uniform", "MNIST, D = 2, uniform", "-"),
+                row(
+                    "claim3-mnist-d2-privileged",
+                    "MNIST, D = 2, privileged",
+                    "-",
+                ),
+                row("claim2-mnist-d3-uniform", "MNIST, D = 3, uniform", "-"),
+                row(
+                    "claim3-mnist-d3-privileged",
+                    "MNIST, D = 3, privileged",
+                    "-",
+                ),
+                row("claim2-mnist-d5-uniform", "MNIST, D = 5, uniform", "-"),
+                row(
+                    "claim3-mnist-d5-privileged",
+                    "MNIST, D = 5, privileged",
+                    "-",
+                ),
                 row("claim2-cifar10-d2-uniform", "CIFAR-10, D = 2, uniform", "-"),
                 row(
                     "claim3-cifar10-d2-privileged",
@@ -679,12 +700,12 @@ mod tests {
 
     fn privileged(uniform: [f64; 3], privileged: [f64; 3]) -> Results {
         let names = [
-            ("claim2-cifar10-d2-uniform", uniform[0]),
-            ("claim2-cifar10-d3-uniform", uniform[1]),
-            ("claim2-cifar10-d5-uniform", uniform[2]),
-            ("claim3-cifar10-d2-privileged", privileged[0]),
-            ("claim3-cifar10-d3-privileged", privileged[1]),
-            ("claim3-cifar10-d5-privileged", privileged[2]),
+            ("claim2-mnist-d2-uniform", uniform[0]),
+            ("claim2-mnist-d3-uniform", uniform[1]),
+            ("claim2-mnist-d5-uniform", uniform[2]),
+            ("claim3-mnist-d2-privileged", privileged[0]),
+            ("claim3-mnist-d3-privileged", privileged[1]),
+            ("claim3-mnist-d5-privileged", privileged[2]),
         ];
         Results {
             summaries: names
@@ -697,16 +718,22 @@ mod tests {
     #[test]
     fn privileged_verdict_counts_wins_and_refuses_near_chance() {
         let held = verdict_privileged(&privileged([30.0, 40.0, 50.0], [35.0, 45.0, 48.0]));
-        assert!(held.starts_with("Held"), "{held}");
-        assert!(held.contains("2 of 3"), "{held}");
+        assert!(held.starts_with("MNIST: privileged"), "{held}");
+        assert!(held.contains("2 of 3 small output sizes (held)"), "{held}");
+        assert!(
+            held.contains("CIFAR-10: not decided (runs missing)"),
+            "{held}"
+        );
         let not = verdict_privileged(&privileged([30.0, 40.0, 50.0], [25.0, 45.0, 48.0]));
-        assert!(not.starts_with("Did not hold"), "{not}");
+        assert!(
+            not.contains("1 of 3 small output sizes (did not hold)"),
+            "{not}"
+        );
         let chance = verdict_privileged(&privileged([11.0, 12.0, 15.0], [14.0, 16.0, 19.0]));
-        assert!(chance.starts_with("Not decided"), "{chance}");
-        let missing = verdict_privileged(&Results {
-            summaries: vec![("claim2-cifar10-d2-uniform", Some(summary(30.0)))],
-        });
-        assert_eq!(missing, INCOMPLETE);
+        assert!(
+            chance.starts_with("MNIST: not decided at this budget"),
+            "{chance}"
+        );
     }
 
     #[test]
