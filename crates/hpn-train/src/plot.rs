@@ -34,26 +34,16 @@ pub fn training_curves(
         .iter()
         .map(|r| (r.epoch as f64, r.train_loss))
         .collect();
-    let (lo, hi) = bounds(losses.iter().map(|p| p.1));
-    let mut chart = ChartBuilder::on(&left)
-        .caption(
-            format!("{name} seed {seed}: training loss"),
-            ("sans-serif", 18),
-        )
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0.0..last_epoch, lo..hi)
-        .map_err(|e| plot_error(path, e))?;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .y_desc("loss")
-        .draw()
-        .map_err(|e| plot_error(path, e))?;
-    chart
-        .draw_series(LineSeries::new(losses, &BLUE))
-        .map_err(|e| plot_error(path, e))?;
+    let caption = format!("{name} seed {seed}: training loss");
+    line_panel(
+        path,
+        &left,
+        (caption, "loss"),
+        last_epoch,
+        losses,
+        BLUE,
+        false,
+    )?;
 
     let accuracy: Vec<(f64, f64)> = records
         .iter()
@@ -70,9 +60,33 @@ pub fn training_curves(
     } else {
         ("test accuracy (%)", accuracy)
     };
+    let caption = format!("{name} seed {seed}: {label}");
+    line_panel(
+        path,
+        &right,
+        (caption, label),
+        last_epoch,
+        points,
+        RED,
+        true,
+    )?;
+    root.present().map_err(|e| plot_error(path, e))
+}
+
+/// One panel: `points` against the epoch as a line (with a dot per point if `dots`), titled
+/// `caption`, the y axis named `label`.
+fn line_panel(
+    path: &Path,
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    (caption, label): (String, &str),
+    last_epoch: f64,
+    points: Vec<(f64, f64)>,
+    colour: RGBColor,
+    dots: bool,
+) -> Result<(), TrainError> {
     let (lo, hi) = bounds(points.iter().map(|p| p.1));
-    let mut chart = ChartBuilder::on(&right)
-        .caption(format!("{name} seed {seed}: {label}"), ("sans-serif", 18))
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(55)
@@ -85,12 +99,18 @@ pub fn training_curves(
         .draw()
         .map_err(|e| plot_error(path, e))?;
     chart
-        .draw_series(LineSeries::new(points.clone(), &RED))
+        .draw_series(LineSeries::new(points.clone(), &colour))
         .map_err(|e| plot_error(path, e))?;
-    chart
-        .draw_series(points.into_iter().map(|p| Circle::new(p, 3, RED.filled())))
-        .map_err(|e| plot_error(path, e))?;
-    root.present().map_err(|e| plot_error(path, e))
+    if dots {
+        chart
+            .draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, colour.filled())),
+            )
+            .map_err(|e| plot_error(path, e))?;
+    }
+    Ok(())
 }
 
 /// A padded range that holds every value (and is never empty).
