@@ -21,6 +21,9 @@ pub struct ReproduceArgs {
     /// No progress display.
     #[arg(long)]
     quiet: bool,
+    /// Train nothing: rebuild the results page from the runs finished so far.
+    #[arg(long)]
+    report_only: bool,
 }
 
 pub fn run(args: ReproduceArgs) -> Result<()> {
@@ -35,6 +38,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         out: out.clone(),
         only: args.only,
         quiet: args.quiet,
+        report_only: args.report_only,
     };
     let result = reproduce(&options).context("reproduction failed")?;
     let dir = results_dir(&PathBuf::from("."), args.quick, &out);

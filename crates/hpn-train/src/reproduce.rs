@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::ExperimentConfig;
 use crate::error::TrainError;
-use crate::experiment::{RunOptions, run};
+use crate::experiment::{RunOptions, resume_conflict, run};
 use crate::summary::{MeanStd, Summary};
 
 /// One row of a claim's table: an experiment file and what the paper reports for the same
@@ -515,6 +515,8 @@ pub struct ReproduceOptions {
     /// Only these claims (ids such as `claim1`); empty: all.
     pub only: Vec<String>,
     pub quiet: bool,
+    /// Train nothing: report the runs that have finished, list the others as not run yet.
+    pub report_only: bool,
 }
 
 /// Shrinks an experiment to a smoke test.
@@ -574,6 +576,17 @@ pub fn reproduce(options: &ReproduceOptions) -> Result<Reproduction, TrainError>
                 .and_then(|(_, s)| s.clone());
             let summary = match cached {
                 Some(s) => s,
+                None if options.report_only => match finished_summary(&config, &options.out)? {
+                    Some(s) => s,
+                    None => {
+                        notes.push(format!(
+                            "`{}` not run yet (or run with another config): `cargo xtask reproduce --only {}` trains it, keeping finished seeds.",
+                            r.config, claim.id
+                        ));
+                        summaries.push((r.config, None));
+                        continue;
+                    }
+                },
                 None => run(
                     &config,
                     &RunOptions {
@@ -593,6 +606,23 @@ pub fn reproduce(options: &ReproduceOptions) -> Result<Reproduction, TrainError>
         claims: done,
         markdown,
     })
+}
+
+/// The summary of a finished run of `config` under `out`, if its saved experiment is the same.
+fn finished_summary(config: &ExperimentConfig, out: &Path) -> Result<Option<Summary>, TrainError> {
+    let dir = out.join(&config.name);
+    let saved = dir.join("config.toml");
+    if !saved.exists() {
+        return Ok(None);
+    }
+    let before = ExperimentConfig::load(&saved)?;
+    if resume_conflict(&before, config).is_some()
+        || before.seeds != config.seeds
+        || before.training.epochs != config.training.epochs
+    {
+        return Ok(None);
+    }
+    Summary::load(&dir)
 }
 
 fn cell(m: Option<MeanStd>) -> String {
@@ -660,7 +690,7 @@ pub fn page(claims: &[(Claim, Results)], notes: &[String], options: &ReproduceOp
         }
     }
     if !notes.is_empty() {
-        s.push_str("## Skipped\n\n");
+        s.push_str("## Missing runs\n\n");
         for n in notes {
             s.push_str(&format!("- {n}\n"));
         }

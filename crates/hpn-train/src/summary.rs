@@ -136,6 +136,22 @@ impl Summary {
         s
     }
 
+    /// Reads `dir/summary.json`; `None` when the run has not finished all its seeds.
+    pub fn load(dir: &Path) -> Result<Option<Self>, TrainError> {
+        let path = dir.join("summary.json");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(TrainError::io("read", path, e)),
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| TrainError::Run {
+                path,
+                message: format!("not a summary written by hpn: {e}"),
+            })
+    }
+
     /// Writes `summary.json` and `summary.md` into `dir`.
     pub fn write(&self, dir: &Path) -> Result<(), TrainError> {
         let json = serde_json::to_string_pretty(self).map_err(|e| TrainError::Run {

@@ -18,6 +18,7 @@ fn quick_reproduction_runs_every_claim_with_local_data() {
         out: tmp.path().to_path_buf(),
         only: vec![],
         quiet: true,
+        report_only: false,
     };
     let result = reproduce(&options).unwrap();
     assert_eq!(result.claims.len(), 6);
@@ -40,4 +41,23 @@ fn quick_reproduction_runs_every_claim_with_local_data() {
     if !root.join("data/cifar10").exists() {
         assert!(page.contains("skipped: dataset not found"), "{page}");
     }
+
+    // Report only: the finished runs give the same page, and nothing is trained.
+    let report = ReproduceOptions {
+        report_only: true,
+        ..options.clone()
+    };
+    assert_eq!(reproduce(&report).unwrap().markdown, *page);
+    let empty = tempfile::tempdir().unwrap();
+    let nothing = reproduce(&ReproduceOptions {
+        out: empty.path().to_path_buf(),
+        ..report
+    })
+    .unwrap();
+    assert!(
+        nothing.markdown.contains("not run yet"),
+        "{}",
+        nothing.markdown
+    );
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
 }
