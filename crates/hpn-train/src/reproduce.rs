@@ -224,10 +224,23 @@ fn verdict_scarce(r: &Results) -> String {
         ),
     ] {
         match (r.accuracy(h), r.accuracy(s)) {
-            (Some(a), Some(b)) => parts.push(format!(
-                "{what}: HPN {a:.1}% vs softmax {b:.1}% ({}).",
-                if a > b { "held" } else { "did not hold" }
-            )),
+            (Some(a), Some(b)) => {
+                // A gap inside one standard deviation of either method is a tie.
+                let spread = [h, s]
+                    .iter()
+                    .filter_map(|c| r.get(c).and_then(|x| x.accuracy).map(|m| m.std))
+                    .fold(0.0, f64::max);
+                let outcome = if (a - b).abs() <= spread {
+                    "a tie within one standard deviation"
+                } else if a > b {
+                    "held"
+                } else {
+                    "did not hold"
+                };
+                parts.push(format!(
+                    "{what}: HPN {a:.1}% vs softmax {b:.1}% ({outcome})."
+                ));
+            }
             _ => parts.push(format!("{what}: not decided (runs missing).")),
         }
     }
@@ -818,6 +831,28 @@ mod tests {
             "{v}"
         );
         assert!(v.contains("1 of 3 seeds pass both bars"), "{v}");
+    }
+
+    #[test]
+    fn scarce_verdict_calls_a_gap_inside_the_spread_a_tie() {
+        let with_std = |mean, std| {
+            let mut s = summary(mean);
+            s.accuracy = Some(MeanStd { mean, std, n: 3 });
+            Some(s)
+        };
+        let v = verdict_scarce(&Results {
+            summaries: vec![
+                ("claim4-mnist-imbalance-hpn", with_std(83.7, 0.6)),
+                ("claim4-mnist-imbalance-softmax", with_std(83.2, 0.9)),
+                ("claim4-mnist-few-hpn", with_std(80.0, 0.5)),
+                ("claim4-mnist-few-softmax", with_std(75.0, 1.0)),
+            ],
+        });
+        assert!(
+            v.contains("HPN 83.7% vs softmax 83.2% (a tie within one standard deviation)"),
+            "{v}"
+        );
+        assert!(v.contains("HPN 80.0% vs softmax 75.0% (held)"), "{v}");
     }
 
     #[test]
