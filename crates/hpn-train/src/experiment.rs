@@ -176,7 +176,6 @@ pub fn describe(config: &ExperimentConfig, options: &RunOptions) -> String {
     s
 }
 
-/// Runs every seed of `config` and writes the summary.
 /// The first part of the experiment that differs between a saved run and the config given to
 /// resume it, among those that decide what the weights are: task, dataset, model, output layout,
 /// loss, optimiser and batch size. Seeds, epochs (a run may be extended), evaluation interval,
@@ -201,6 +200,8 @@ pub fn resume_conflict(saved: &ExperimentConfig, now: &ExperimentConfig) -> Opti
     }
 }
 
+/// Runs every seed of `config` and writes the summary. With `options.resume`, a run directory
+/// made with another experiment (see [`resume_conflict`]) is an error and is left as it was.
 pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, TrainError> {
     let config = options.apply(config.clone());
     config.validate(Path::new("<resolved config>"))?;
