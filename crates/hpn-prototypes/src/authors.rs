@@ -42,10 +42,8 @@ pub fn place_uniform_authors(
 ) -> Result<Prototypes, PrototypeError> {
     check_shape(classes, dims)?;
     options.validate()?;
-    let steps = options.steps.unwrap_or(AUTHORS_DEFAULT_STEPS);
-    let learning_rate = options
-        .learning_rate
-        .unwrap_or(AUTHORS_DEFAULT_LEARNING_RATE);
+    let (steps, learning_rate) =
+        options.steps_and_rate(AUTHORS_DEFAULT_STEPS, AUTHORS_DEFAULT_LEARNING_RATE);
     let diverged = || PrototypeError::Diverged {
         method: "uniform-authors".into(),
         learning_rate,
@@ -57,8 +55,7 @@ pub fn place_uniform_authors(
         let gradient = uniformity_gradient(m, p.clone());
         p = normalise_last_axis(p.sub(gradient.mul_scalar(learning_rate)));
     }
-    let rows: Vec<f64> = read_f32(p)?.into_iter().map(f64::from).collect();
-    Prototypes::from_rows_normalised(&rows, classes, dims).map_err(|_| diverged())
+    Prototypes::from_optimised(p, diverged)
 }
 
 /// The gradient of Eq. 5, L_HP = 1/K sum_i max_{j != i} M_ij, with respect to P, given

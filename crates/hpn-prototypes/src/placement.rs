@@ -122,6 +122,15 @@ impl Default for PlacementOptions {
 
 impl PlacementOptions {
     /// Checks every value: steps, restarts and progress interval >= 1, learning rate finite > 0.
+    /// The number of steps and the learning rate, each the option when set, else the placer's
+    /// default.
+    pub(crate) fn steps_and_rate(&self, steps: usize, learning_rate: f32) -> (usize, f32) {
+        (
+            self.steps.unwrap_or(steps),
+            self.learning_rate.unwrap_or(learning_rate),
+        )
+    }
+
     pub fn validate(&self) -> Result<(), PrototypeError> {
         if self.steps == Some(0) {
             return Err(PrototypeError::InvalidOption {

@@ -9,7 +9,7 @@ use crate::error::PrototypeError;
 use crate::objectives::{triplet_targets, triplet_weights};
 use crate::placement::{PlacementOptions, PlacementProgress, check_shape};
 use crate::prototypes::{Prototypes, dot};
-use crate::tensor_io::{normalise_last_axis, read_f32};
+use crate::tensor_io::normalise_last_axis;
 use crate::word_vectors::WordVectors;
 
 /// Default number of steps of [`place_privileged`] (the paper's "1,000 epochs").
@@ -57,10 +57,8 @@ pub fn place_privileged(
         });
     }
     word_vectors.check_classes(classes)?;
-    let steps = options.steps.unwrap_or(PRIVILEGED_DEFAULT_STEPS);
-    let learning_rate = options
-        .learning_rate
-        .unwrap_or(PRIVILEGED_DEFAULT_LEARNING_RATE);
+    let (steps, learning_rate) =
+        options.steps_and_rate(PRIVILEGED_DEFAULT_STEPS, PRIVILEGED_DEFAULT_LEARNING_RATE);
     let diverged = || PrototypeError::Diverged {
         method: "privileged".into(),
         learning_rate,
@@ -95,8 +93,7 @@ pub fn place_privileged(
             .div(second_moment.clone().sqrt().add_scalar(ADAM_EPSILON));
         p = normalise_last_axis(p.sub(step_direction.mul_scalar(rate)));
     }
-    let rows: Vec<f64> = read_f32(p)?.into_iter().map(f64::from).collect();
-    Prototypes::from_rows_normalised(&rows, classes, dims).map_err(|_| diverged())
+    Prototypes::from_optimised(p, diverged)
 }
 
 /// The gradient of Eq. 6 ([`privileged_loss_with`]) with respect to P at unit rows P:
@@ -171,7 +168,7 @@ pub fn ranking_agreement(p: &Prototypes, w: &WordVectors) -> f32 {
 mod tests {
     use super::*;
     use crate::objectives::{privileged_loss, uniformity_loss};
-    use crate::tensor_io::tensor_from_f64;
+    use crate::tensor_io::{read_f32, tensor_from_f64};
 
     fn max_abs_difference(a: Tensor<2>, b: Tensor<2>) -> f32 {
         let a = read_f32(a).unwrap_or_default();

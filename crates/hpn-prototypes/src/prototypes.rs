@@ -88,6 +88,20 @@ impl Prototypes {
         Self::new(data, classes, dims)
     }
 
+    /// The rows of an optimised (K, D) tensor, re-normalised in `f64`; a row that is not finite
+    /// or has zero length gives `on_bad()` (the optimisation diverged).
+    pub(crate) fn from_optimised(
+        p: Tensor<2>,
+        on_bad: impl FnOnce() -> PrototypeError,
+    ) -> Result<Self, PrototypeError> {
+        let [classes, dims] = p.dims();
+        let rows: Vec<f64> = crate::tensor_io::read_f32(p)?
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        Self::from_rows_normalised(&rows, classes, dims).map_err(|_| on_bad())
+    }
+
     /// K, the number of classes (rows).
     pub fn classes(&self) -> usize {
         self.classes

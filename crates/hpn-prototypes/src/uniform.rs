@@ -114,13 +114,11 @@ fn anneal(
     progress: &mut dyn FnMut(PlacementProgress),
     device: &Device,
 ) -> Result<Prototypes, PrototypeError> {
-    let steps = options.steps.unwrap_or(UNIFORM_DEFAULT_STEPS);
+    let (steps, learning_rate) =
+        options.steps_and_rate(UNIFORM_DEFAULT_STEPS, UNIFORM_DEFAULT_LEARNING_RATE);
     let restarts = options
         .restarts
         .unwrap_or_else(|| default_restarts(classes));
-    let learning_rate = options
-        .learning_rate
-        .unwrap_or(UNIFORM_DEFAULT_LEARNING_RATE);
 
     let mut start = Gaussian::new(options.seed, STREAM_START).samples(restarts * classes * dims);
     normalise_rows(&mut start, dims);
