@@ -1,19 +1,21 @@
 //! Prints Markdown tables comparing the default `uniform` placer with the authors' update.
 //!
 //! ```text
-//! cargo run --release -p hpn-prototypes --example bench_prototypes [-- --runs N] [-- --skip-10k]
+//! cargo run --release -p hpn-prototypes --example bench_prototypes [-- --runs N] [--skip-10k] [--privileged-only]
 //! ```
 //!
 //! Grid: K = 100 with D = 3, 5, 10, 25, 50, 100 and K = 200 with D = 25, 50, 100, 200 (the
-//! paper's settings), then the Tammes problem on S^2 for K = 4..24. Times are medians of `runs`
-//! runs (default 3) on `Device::flex()`.
+//! paper's settings), then the Tammes problem on S^2 for K = 4..24, then `privileged` with the
+//! committed GloVe class-name vectors (MNIST and CIFAR-10 at D = 2, 3, 5; CIFAR-100 at D = 3, 5,
+//! 10). Times are medians of `runs` runs (default 3) on `Device::flex()`.
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::tensor::Device;
 use hpn_prototypes::{
-    PlacementOptions, PrototypeError, Prototypes, place_uniform, place_uniform_authors,
-    separation_stats,
+    PlacementOptions, PrototypeError, Prototypes, WordVectors, place_privileged, place_uniform,
+    place_uniform_authors, ranking_agreement, separation_stats,
 };
 
 /// Best known smallest angles (degrees) of K points on S^2, K = 4..24 (Sloane's tables).
@@ -65,6 +67,10 @@ fn main() {
         .max(1);
     let skip_long = args.iter().any(|a| a == "--skip-10k");
     let device = Device::flex();
+    if args.iter().any(|a| a == "--privileged-only") {
+        privileged_table(runs, &device);
+        return;
+    }
     let options = PlacementOptions::default();
     let uniform = |k: usize, d: usize| place_uniform(k, d, &options, &mut |_| {}, &device);
     let authors = |steps: usize| {
@@ -126,4 +132,75 @@ fn main() {
         );
     }
     println!("\nLargest gap to the best known angle: {worst:.4} degrees.");
+    privileged_table(runs, &device);
+}
+
+/// Smallest angle and word-ranking agreement of `privileged` against `uniform`.
+fn privileged_table(runs: usize, device: &Device) {
+    println!(
+        "\n`privileged` with GloVe 6B 50-d class names: smallest angle (degrees), its floor (half of \
+         `uniform`'s), and the fraction of word-vector triplet orders kept (`ranking_agreement`).\n"
+    );
+    println!(
+        "| classes | K | D | privileged angle | floor | uniform angle | ranking privileged | ranking uniform | s |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let words_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/word-vectors");
+    let options = PlacementOptions::default();
+    for (name, grid) in [
+        ("mnist", &[2, 3, 5][..]),
+        ("cifar10", &[2, 3, 5][..]),
+        ("cifar100", &[3, 5, 10][..]),
+    ] {
+        let words = match WordVectors::load(&words_dir.join(format!("{name}.txt"))) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                continue;
+            }
+        };
+        let classes = words.len();
+        for &dims in grid {
+            let uniform = match place_uniform(classes, dims, &options, &mut |_| {}, device) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("{name} D = {dims}: {e}");
+                    continue;
+                }
+            };
+            let mut seconds = Vec::with_capacity(runs);
+            let mut placed = None;
+            for _ in 0..runs {
+                let start = Instant::now();
+                placed = Some(place_privileged(
+                    classes,
+                    dims,
+                    &words,
+                    &options,
+                    &mut |_| {},
+                    device,
+                ));
+                seconds.push(start.elapsed().as_secs_f64());
+            }
+            seconds.sort_by(f64::total_cmp);
+            let p = match placed {
+                Some(Ok(p)) => p,
+                Some(Err(e)) => {
+                    eprintln!("{name} D = {dims}: {e}");
+                    continue;
+                }
+                None => continue,
+            };
+            let (ours, theirs) = (separation_stats(&p), separation_stats(&uniform));
+            println!(
+                "| {name} | {classes} | {dims} | {:.1} | {:.1} | {:.1} | {:.3} | {:.3} | {:.2} |",
+                ours.min_angle_degrees,
+                theirs.min_angle_degrees / 2.0,
+                theirs.min_angle_degrees,
+                ranking_agreement(&p, &words),
+                ranking_agreement(&uniform, &words),
+                seconds[seconds.len() / 2]
+            );
+        }
+    }
 }

@@ -153,4 +153,16 @@ pub enum PrototypeError {
         /// The learning rate used.
         learning_rate: f32,
     },
+    /// An optimising placer could not keep every pair of prototypes as far apart as it promises.
+    #[error(
+        "{method} left two prototypes {min_angle_degrees:.2} degrees apart, below its floor of {floor_degrees:.2} degrees"
+    )]
+    Crowded {
+        /// The method's kebab-case name.
+        method: String,
+        /// The smallest angle between two prototypes of the result, in degrees.
+        min_angle_degrees: f64,
+        /// The smallest angle the method promises, in degrees.
+        floor_degrees: f64,
+    },
 }

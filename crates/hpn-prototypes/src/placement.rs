@@ -20,7 +20,8 @@ pub enum PlacementMethod {
     /// Eq. 5 optimised with the authors' exact update (Gaussian start, projected gradient descent,
     /// lr 0.1, 10,000 steps), for comparison (see [`place_uniform_authors`](crate::place_uniform_authors)).
     UniformAuthors,
-    /// Eq. 5 + Eq. 6: separation plus the word-vector ranking of privileged information
+    /// Eq. 5 + Eq. 6: separation plus the word-vector ranking of privileged information, with
+    /// no pair closer than half the `uniform` layout's smallest angle
     /// (see [`place_privileged`](crate::place_privileged)).
     Privileged,
     /// D = 2 only: angles 2 pi k / K.
@@ -97,8 +98,10 @@ pub struct PlacementOptions {
     /// Step size. Defaults: `uniform` 0.2 (start of its decaying schedule),
     /// `uniform-authors` 0.1 (the authors' value), `privileged` 0.01 (Adam).
     pub learning_rate: Option<f32>,
-    /// `uniform` only: independent starts optimised together as one batch, the best (by max
-    /// cosine) kept. Default: about 8,000 / K^2, in 1..=64 (64 for K <= 11, 1 for K >= 64).
+    /// `uniform` and `privileged`: independent starts, the best kept (`uniform`: optimised
+    /// together as one batch, best by max cosine, default about 8,000 / K^2 in 1..=64;
+    /// `privileged`: one after another, best by Eq. 5 + Eq. 6 among those that keep the
+    /// separation floor, default about 1,000 / K^2 in 1..=16).
     pub restarts: Option<usize>,
     /// `uniform` only: put closed-form layouts (simplex, cross-polytope) in a seeded random
     /// orientation instead of along the coordinate axes. Default true.

@@ -197,4 +197,56 @@ fn methods_that_need_word_vectors_say_so() {
     )
     .expect_err("5 rows for 6 classes");
     assert!(err.to_string().contains("5 rows"), "{err}");
+    // Three classes on S^0 cannot be kept apart: refused, not returned with duplicates.
+    let err = place_privileged(
+        3,
+        1,
+        &clustered(3),
+        &PlacementOptions::default(),
+        &mut |_| {},
+        &Device::flex(),
+    )
+    .expect_err("3 classes in 1 dimension");
+    assert!(
+        matches!(&err, PrototypeError::UnsupportedShape { method, .. } if method == "privileged"),
+        "{err}"
+    );
+}
+
+/// The committed GloVe 6B 50-d vectors of a dataset's class names.
+fn glove(dataset: &str) -> WordVectors {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../datasets/word-vectors")
+        .join(format!("{dataset}.txt"));
+    WordVectors::load(&path).expect("committed word vectors")
+}
+
+#[test]
+fn privileged_never_crowds_prototypes_below_half_the_uniform_separation() {
+    // The ten digit names are near-parallel in GloVe space (pairwise cosines up to 0.9), so
+    // Eq. 6 pulls their prototypes together; at D = 2 and 3 the max-only Eq. 5 gradient
+    // (zero at coincidence) cannot hold them apart. The placer must keep every pair at least
+    // half the best uniform separation apart and still follow the words better than Eq. 5 alone.
+    let device = Device::flex();
+    for dataset in ["mnist", "cifar10"] {
+        let w = glove(dataset);
+        for dims in [2, 3, 5] {
+            let options = PlacementOptions::default();
+            let uniform = hpn_prototypes::place_uniform(10, dims, &options, &mut |_| {}, &device)
+                .expect("valid");
+            let floor = separation_stats(&uniform).min_angle_degrees / 2.0;
+            let p = place_privileged(10, dims, &w, &options, &mut |_| {}, &device).expect("valid");
+            let angle = separation_stats(&p).min_angle_degrees;
+            assert!(
+                angle >= floor - 0.05,
+                "{dataset} D = {dims}: closest pair {angle:.2} deg, floor {floor:.2} deg"
+            );
+            let a = place_uniform_authors(10, dims, &options, &mut |_| {}, &device).expect("valid");
+            let (ours, theirs) = (ranking_agreement(&p, &w), ranking_agreement(&a, &w));
+            assert!(
+                ours > theirs,
+                "{dataset} D = {dims}: ranking {ours} vs {theirs}"
+            );
+        }
+    }
 }
