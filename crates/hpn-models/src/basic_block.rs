@@ -1,6 +1,7 @@
 //! The residual BasicBlock of He et al. (2016): two 3x3 convolutions with BatchNorm, and a
 //! shortcut that is the identity or, where the shape changes, a projection.
 
+use crate::conv_extension::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Relu};
@@ -126,8 +127,10 @@ impl BasicBlock {
             Some(downsample) => downsample.forward(x.clone()),
             None => x.clone(),
         };
-        let out = self.relu.forward(self.bn1.forward(self.conv1.forward(x)));
-        let out = self.bn2.forward(self.conv2.forward(out));
+        let out = self
+            .relu
+            .forward(self.bn1.forward(conv2d_forward(&self.conv1, x)));
+        let out = self.bn2.forward(conv2d_forward(&self.conv2, out));
         self.relu.forward(out + residual)
     }
 }

@@ -1,5 +1,6 @@
 //! A small ConvNet for the rotated-MNIST experiment (Fig. 5), where the output is S^2.
 
+use crate::conv_extension::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
@@ -84,8 +85,10 @@ impl ConvNet {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = self
             .pool
-            .forward(self.relu.forward(self.conv1.forward(images)));
-        let x = self.pool.forward(self.relu.forward(self.conv2.forward(x)));
+            .forward(self.relu.forward(conv2d_forward(&self.conv1, images)));
+        let x = self
+            .pool
+            .forward(self.relu.forward(conv2d_forward(&self.conv2, x)));
         let x = self.grid.forward(x);
         let [n, c, h, w] = x.dims();
         let x = self

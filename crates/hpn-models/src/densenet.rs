@@ -1,6 +1,7 @@
 //! DenseNet-121 (Huang et al. 2017) in the CIFAR variant of the HPN authors' code, the
 //! network of the paper's supplementary CIFAR-100 and ImageNet-200 results.
 
+use crate::conv_extension::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
@@ -63,7 +64,7 @@ impl DenseLayer {
         let out = self
             .conv1
             .forward(self.relu.forward(self.bn1.forward(x.clone())));
-        let out = self.conv2.forward(self.relu.forward(self.bn2.forward(out)));
+        let out = conv2d_forward(&self.conv2, self.relu.forward(self.bn2.forward(out)));
         Tensor::cat(vec![out, x], 1)
     }
 }
@@ -93,8 +94,10 @@ impl Transition {
 
     /// Applies the transition (halves height and width).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.pool
-            .forward(self.conv.forward(self.relu.forward(self.bn.forward(x))))
+        self.pool.forward(conv2d_forward(
+            &self.conv,
+            self.relu.forward(self.bn.forward(x)),
+        ))
     }
 }
 
@@ -160,7 +163,7 @@ impl DenseNet {
 
     /// Images (N, C, H, W) -> outputs (N, D). Needs at least 8x8 pixels (three halvings).
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let mut x = self.conv1.forward(images);
+        let mut x = conv2d_forward(&self.conv1, images);
         for (i, block) in self.blocks.iter().enumerate() {
             for layer in block {
                 x = layer.forward(x);

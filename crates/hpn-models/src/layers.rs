@@ -1,6 +1,7 @@
 //! Building blocks shared by the backbones: He-initialised convolutions, conv + BatchNorm
 //! pairs and global average pooling.
 
+use crate::conv_extension::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
@@ -67,7 +68,7 @@ impl ConvBn {
 
     /// `bn(conv(x))`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(x))
+        self.bn.forward(conv2d_forward(&self.conv, x))
     }
 }
 

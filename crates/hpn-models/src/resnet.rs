@@ -1,6 +1,7 @@
 //! ResNet-18 and ResNet-34 in the ImageNet layout of He et al. (2016) / torchvision, used by
 //! the paper at 224 px for CUB-200-2011 and OmniArt.
 
+use crate::conv_extension::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -79,7 +80,7 @@ impl ResNet {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = self
             .relu
-            .forward(self.bn1.forward(self.conv1.forward(images)));
+            .forward(self.bn1.forward(conv2d_forward(&self.conv1, images)));
         let mut x = self.maxpool.forward(x);
         for block in self
             .layer1

@@ -2,6 +2,7 @@
 //! authors' code: ResNet-32 (n = 5) is the network of the paper's CIFAR-100 and
 //! ImageNet-200 experiments.
 
+use crate::conv_extension::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Linear, LinearConfig, Relu};
@@ -68,7 +69,7 @@ impl ResNetCifar {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = self
             .relu
-            .forward(self.bn1.forward(self.conv1.forward(images)));
+            .forward(self.bn1.forward(conv2d_forward(&self.conv1, images)));
         for block in self.layer1.iter().chain(&self.layer2).chain(&self.layer3) {
             x = block.forward(x);
         }

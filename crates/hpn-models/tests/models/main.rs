@@ -2,6 +2,7 @@
 
 mod batch_norm;
 mod config;
+mod conv_extension;
 mod init;
 mod param_counts;
 mod shapes;

@@ -1,0 +1,89 @@
+//! Forward + backward time of single ResNet-32 convolutions on Flex (batch 128): Burn's
+//! `Conv2d::forward` against [`conv2d_forward`] (the kernels of `hpn_models::conv_kernels`),
+//! with the largest relative gap between their input and weight gradients.
+//!
+//! ```text
+//! cargo run --release -p hpn-models --example bench_conv
+//! ```
+//!
+//! Layers: stage 1 (16 -> 16, 32x32, stride 1), the stage-2 entry (16 -> 32, stride 2) and
+//! stage 3 (64 -> 64, 8x8). Medians of 5 runs after one warm-up; threads: `RAYON_NUM_THREADS`.
+
+use std::time::Instant;
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2dConfig;
+use burn::tensor::{Device, Distribution, Tensor};
+use hpn_models::conv_extension::conv2d_forward;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time(iters: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut t = Vec::new();
+    for _ in 0..iters {
+        let s = Instant::now();
+        f();
+        t.push(s.elapsed().as_secs_f64() * 1000.0);
+    }
+    median(t)
+}
+
+fn main() {
+    let device = Device::flex().autodiff();
+    let n = 128;
+    for (c, o, hw, stride) in [
+        (16usize, 16usize, 32usize, 1usize),
+        (16, 32, 32, 2),
+        (64, 64, 8, 1),
+    ] {
+        let conv = Conv2dConfig::new([c, o], [3, 3])
+            .with_stride([stride, stride])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .with_bias(false)
+            .init(&device);
+        let ho = hw / stride;
+        let x = Tensor::<4>::random([n, c, hw, hw], Distribution::Normal(0.0, 1.0), &device);
+        let r = Tensor::<4>::random([n, o, ho, ho], Distribution::Normal(0.0, 1.0), &device);
+        let run = |ours: bool| {
+            let x = x.clone().require_grad();
+            let y = if ours {
+                conv2d_forward(&conv, x.clone())
+            } else {
+                conv.forward(x.clone())
+            };
+            let g = y.mul(r.clone()).sum().backward();
+            let dx: Vec<f32> = x.grad(&g).unwrap().into_data().try_to_vec::<f32>().unwrap();
+            let dw: Vec<f32> = conv
+                .weight
+                .grad(&g)
+                .unwrap()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            (dx, dw)
+        };
+        let native = time(5, || {
+            run(false);
+        });
+        let ours = time(5, || {
+            run(true);
+        });
+        let (a, b) = (run(false), run(true));
+        let err = |p: &[f32], q: &[f32]| {
+            p.iter()
+                .zip(q)
+                .map(|(a, b)| (a - b).abs() / (1.0 + a.abs()))
+                .fold(0.0f32, f32::max)
+        };
+        println!(
+            "{c:>3} -> {o:<3} {hw:>2}x{hw:<2} stride {stride}: forward + backward Burn {native:6.1} ms, ours {ours:6.1} ms ({:.2}x); gradient gaps dx {:.1e}, dW {:.1e}",
+            native / ours,
+            err(&a.0, &b.0),
+            err(&a.1, &b.1)
+        );
+    }
+}
