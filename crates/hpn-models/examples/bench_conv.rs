@@ -14,7 +14,7 @@ use std::time::Instant;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2dConfig;
 use burn::tensor::{Device, Distribution, Tensor};
-use hpn_models::conv_extension::conv2d_forward;
+use hpn_models::conv2d_forward;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

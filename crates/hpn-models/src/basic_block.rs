@@ -1,7 +1,7 @@
 //! The residual BasicBlock of He et al. (2016): two 3x3 convolutions with BatchNorm, and a
 //! shortcut that is the identity or, where the shape changes, a projection.
 
-use crate::conv_extension::conv2d_forward;
+use crate::conv_forward::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Relu};

@@ -203,12 +203,14 @@ fn is_flex(device: &DispatchDevice) -> bool {
     }
 }
 
-/// `conv.forward(x)`, with the weight gradient computed by [`conv2d_weight_grad`] when `x` lives
-/// on Flex and the convolution has no bias, groups or dilation and symmetric square stride and
-/// padding; the same value and gradients as Burn's convolution (to float rounding).
-pub fn conv2d_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+/// `conv.forward(x)`: on Flex, for a convolution without groups or dilation, with a square
+/// kernel and the same stride and padding on both axes, the kernels of
+/// [`conv_kernels`](crate::conv_kernels) (stride-1 forward and input gradient, every weight
+/// gradient) with the bias, if any, added afterwards as y + b[o]; Burn's `Conv2d::forward`
+/// everywhere else. The same value and gradients as Burn's convolution, to float rounding.
+pub fn flex_conv2d_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let weight = conv.weight.val();
-    let [_, _, kh, kw] = weight.dims();
+    let [out_channels, _, kh, kw] = weight.dims();
     let stride = conv.stride;
     let padding = match &conv.padding {
         burn::nn::PaddingConfig2d::Explicit(top, left, bottom, right)
@@ -219,19 +221,19 @@ pub fn conv2d_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         burn::nn::PaddingConfig2d::Valid => Some(0),
         _ => None,
     };
-    let plain = conv.bias.is_none()
-        && conv.groups == 1
-        && conv.dilation == [1, 1]
-        && stride[0] == stride[1]
-        && kh == kw;
+    let plain = conv.groups == 1 && conv.dilation == [1, 1] && stride[0] == stride[1] && kh == kw;
     match padding {
         Some(padding) if plain && is_flex(x.device().as_dispatch()) => {
-            Tensor::from_dispatch(<Dispatch as WeightGradConvBackend>::weight_grad_conv2d(
+            let y = Tensor::from_dispatch(<Dispatch as WeightGradConvBackend>::weight_grad_conv2d(
                 x.into_dispatch(),
                 weight.into_dispatch(),
                 stride[0],
                 padding,
-            ))
+            ));
+            match &conv.bias {
+                Some(bias) => y.add(bias.val().reshape([1, out_channels, 1, 1])),
+                None => y,
+            }
         }
         _ => conv.forward(x),
     }

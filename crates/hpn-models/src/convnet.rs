@@ -1,6 +1,6 @@
 //! A small ConvNet for the rotated-MNIST experiment (Fig. 5), where the output is S^2.
 
-use crate::conv_extension::conv2d_forward;
+use crate::conv_forward::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};

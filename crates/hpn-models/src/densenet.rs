@@ -1,7 +1,7 @@
 //! DenseNet-121 (Huang et al. 2017) in the CIFAR variant of the HPN authors' code, the
 //! network of the paper's supplementary CIFAR-100 and ImageNet-200 results.
 
-use crate::conv_extension::conv2d_forward;
+use crate::conv_forward::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};

@@ -1,7 +1,7 @@
 //! Building blocks shared by the backbones: He-initialised convolutions, conv + BatchNorm
 //! pairs and global average pooling.
 
-use crate::conv_extension::conv2d_forward;
+use crate::conv_forward::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};

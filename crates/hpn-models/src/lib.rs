@@ -16,8 +16,8 @@
 //! BatchNorm uses batch statistics and updates its running averages, and `model.valid()`
 //! gives the inference copy that uses the running averages.
 //!
-//! On the Flex CPU backend the convolutions without bias run the kernels of [`conv_kernels`]
-//! through a Burn backend extension ([`conv_extension::conv2d_forward`]): stride-1 forward and
+//! On the Flex CPU backend the convolutions run the kernels of [`conv_kernels`]
+//! through a Burn backend extension ([`conv2d_forward`]): stride-1 forward and
 //! input gradient as K^2 matrix products on the zero-padded image, and the weight gradient
 //! without Burn's generic full-map convolution (2.7x faster forward + backward for a stage-1
 //! ResNet-32 layer, `examples/bench_conv.rs`). Other devices use Burn's `Conv2d::forward`.
@@ -36,7 +36,9 @@
 
 mod basic_block;
 mod config;
+#[cfg(feature = "flex")]
 pub mod conv_extension;
+mod conv_forward;
 pub mod conv_kernels;
 mod convnet;
 mod densenet;
@@ -48,6 +50,7 @@ mod resnet_cifar;
 
 pub use basic_block::{BasicBlock, Downsample, ZeroPadShortcut};
 pub use config::{Backbone, BackboneConfig, Shortcut};
+pub use conv_forward::conv2d_forward;
 pub use convnet::ConvNet;
 pub use densenet::{DENSENET121_BLOCKS, DENSENET121_GROWTH, DenseLayer, DenseNet, Transition};
 pub use error::ModelError;

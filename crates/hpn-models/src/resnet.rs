@@ -1,7 +1,7 @@
 //! ResNet-18 and ResNet-34 in the ImageNet layout of He et al. (2016) / torchvision, used by
 //! the paper at 224 px for CUB-200-2011 and OmniArt.
 
-use crate::conv_extension::conv2d_forward;
+use crate::conv_forward::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};

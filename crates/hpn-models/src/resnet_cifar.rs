@@ -2,7 +2,7 @@
 //! authors' code: ResNet-32 (n = 5) is the network of the paper's CIFAR-100 and
 //! ImageNet-200 experiments.
 
-use crate::conv_extension::conv2d_forward;
+use crate::conv_forward::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Linear, LinearConfig, Relu};

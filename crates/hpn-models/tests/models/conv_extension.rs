@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Device, Tensor};
-use hpn_models::conv_extension::conv2d_forward;
+use hpn_models::conv2d_forward;
 
 use crate::util::{floats, images};
 
@@ -53,13 +53,14 @@ fn run(layer: &Conv2d, x: &Tensor<4>, r: &Tensor<4>, ours: bool) -> [Vec<f32>; 3
 #[test]
 fn matches_burns_convolution_in_value_and_both_gradients() {
     let device = Device::flex().autodiff();
-    // Stride 1 and 2, 1x1 / 3x3 / 7x7 kernels, with and without bias (bias: Burn's path).
+    // Stride 1 and 2, 1x1 / 3x3 / 7x7 kernels, with and without bias, valid padding.
     let cases = [
         ([3, 5], 3, 1, 1, false, 9),
         ([4, 6], 3, 2, 1, false, 8),
         ([2, 3], 1, 1, 0, false, 6),
         ([3, 4], 7, 2, 3, false, 11),
         ([3, 2], 3, 1, 1, true, 7),
+        ([2, 4], 5, 2, 0, true, 12),
     ];
     for (channels, kernel, stride, padding, bias, size) in cases {
         let layer = conv(channels, kernel, stride, padding, bias, &device);
