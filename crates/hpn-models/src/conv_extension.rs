@@ -1,6 +1,7 @@
-//! A 2-d convolution for the Flex CPU backend whose weight gradient runs the kernels of
-//! [`conv_kernels`](crate::conv_kernels) instead of Burn's generic path, as a Burn backend
-//! extension; every other device keeps Burn's own convolution.
+//! A 2-d convolution for the Flex CPU backend that runs the kernels of
+//! [`conv_kernels`](crate::conv_kernels) (stride-1 forward and input gradient, every weight
+//! gradient), as a Burn backend extension with its own backward node; what the kernels do not
+//! cover (other dtypes, stride-2 forward and input gradient) goes to Burn's Flex convolution.
 
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -19,11 +20,12 @@ use crate::conv_kernels::{
     ConvShape, conv2d_stride1, conv2d_stride1_input_grad, conv2d_weight_grad,
 };
 
-/// A convolution without bias, groups or dilation: square stride and padding.
+/// A convolution without bias, groups or dilation, with a square kernel and the same stride and
+/// zero padding on both axes, computed by [`conv_kernels`](crate::conv_kernels) where they apply.
 #[backend_extension(Flex, Autodiff)]
-pub trait WeightGradConvBackend: Backend {
+pub trait KernelConvBackend: Backend {
     /// y = conv2d(x, w) with stride `stride` and zero padding `padding` on every side.
-    fn weight_grad_conv2d(
+    fn kernel_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         stride: usize,
@@ -35,8 +37,8 @@ fn options(stride: usize, padding: usize) -> ConvOptions<2> {
     ConvOptions::new([stride, stride], [padding, padding], [1, 1], 1)
 }
 
-impl WeightGradConvBackend for Flex {
-    fn weight_grad_conv2d(
+impl KernelConvBackend for Flex {
+    fn kernel_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         stride: usize,
@@ -137,9 +139,9 @@ fn flex_weight_grad(
 }
 
 #[derive(Debug)]
-struct WeightGradConvBackward;
+struct KernelConvBackward;
 
-impl Backward<Flex, 2> for WeightGradConvBackward {
+impl Backward<Flex, 2> for KernelConvBackward {
     type State = (NodeId, NodeId, usize, usize);
 
     fn backward(
@@ -164,14 +166,14 @@ impl Backward<Flex, 2> for WeightGradConvBackward {
     }
 }
 
-impl<C: CheckpointStrategy> WeightGradConvBackend for Autodiff<Flex, C> {
-    fn weight_grad_conv2d(
+impl<C: CheckpointStrategy> KernelConvBackend for Autodiff<Flex, C> {
+    fn kernel_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         stride: usize,
         padding: usize,
     ) -> FloatTensor<Self> {
-        match WeightGradConvBackward
+        match KernelConvBackward
             .prepare::<C>([x.node(), weight.node()])
             .compute_bound()
             .stateful()
@@ -224,7 +226,7 @@ pub fn flex_conv2d_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let plain = conv.groups == 1 && conv.dilation == [1, 1] && stride[0] == stride[1] && kh == kw;
     match padding {
         Some(padding) if plain && is_flex(x.device().as_dispatch()) => {
-            let y = Tensor::from_dispatch(<Dispatch as WeightGradConvBackend>::weight_grad_conv2d(
+            let y = Tensor::from_dispatch(<Dispatch as KernelConvBackend>::kernel_conv2d(
                 x.into_dispatch(),
                 weight.into_dispatch(),
                 stride[0],
