@@ -119,7 +119,8 @@ pub fn place_privileged(
     let words = word_vectors.to_tensor(device);
     let mut starts = Gaussian::new(options.seed, STREAM_GAUSSIAN_START);
     let mut best: Option<(f32, Prototypes)> = None;
-    let mut closest_seen = f64::NEG_INFINITY;
+    // The best restart's largest cosine, for the error when no restart keeps the floor.
+    let mut closest_seen = f64::INFINITY;
     for restart in 0..restarts {
         let mut rows = starts.samples(classes * dims);
         normalise_rows(&mut rows, dims);
@@ -135,7 +136,7 @@ pub fn place_privileged(
         let prototypes = Prototypes::from_optimised(p, diverged)?;
         let closest = crate::separation::separation_stats(&prototypes).max_cosine as f64;
         if closest > floor.cosine + FLOOR_TOLERANCE {
-            closest_seen = closest_seen.max(closest);
+            closest_seen = closest_seen.min(closest);
             continue;
         }
         let t = prototypes.to_tensor(device);
