@@ -1,19 +1,22 @@
 //! Forward + backward time of single ResNet-32 convolutions on Flex (batch 128): Burn's
 //! `Conv2d::forward` against [`conv2d_forward`] (the kernels of `hpn_models::conv_kernels`),
-//! with the largest relative gap between their input and weight gradients.
+//! with the largest relative gap between their input and weight gradients; then each kernel
+//! alone on plain slices (forward, input gradient, weight gradient) with its rate in GFLOP/s
+//! (2 O C K^2 H_o W_o N floating-point operations each).
 //!
 //! ```text
 //! cargo run --release -p hpn-models --example bench_conv
 //! ```
 //!
-//! Layers: stage 1 (16 -> 16, 32x32, stride 1), the stage-2 entry (16 -> 32, stride 2) and
-//! stage 3 (64 -> 64, 8x8). Medians of 5 runs after one warm-up; threads: `RAYON_NUM_THREADS`.
+//! Layers: stage 1 (16 -> 16, 32x32, stride 1), the stage-2 entry (16 -> 32, stride 2),
+//! stage 2 (32 -> 32, 16x16) and stage 3 (64 -> 64, 8x8). Medians of 5 runs after one warm-up; threads: `RAYON_NUM_THREADS`.
 
 use std::time::Instant;
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2dConfig;
 use burn::tensor::{Device, Distribution, Tensor};
+use hpn_models::conv_kernels::{ConvShape, conv2d, conv2d_input_grad, conv2d_weight_grad};
 use hpn_models::conv2d_forward;
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -35,11 +38,13 @@ fn time(iters: usize, mut f: impl FnMut()) -> f64 {
 fn main() {
     let device = Device::flex().autodiff();
     let n = 128;
-    for (c, o, hw, stride) in [
+    let layers = [
         (16usize, 16usize, 32usize, 1usize),
         (16, 32, 32, 2),
+        (32, 32, 16, 1),
         (64, 64, 8, 1),
-    ] {
+    ];
+    for (c, o, hw, stride) in layers {
         let conv = Conv2dConfig::new([c, o], [3, 3])
             .with_stride([stride, stride])
             .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
@@ -84,6 +89,44 @@ fn main() {
             native / ours,
             err(&a.0, &b.0),
             err(&a.1, &b.1)
+        );
+    }
+    println!("kernels alone (batch {n}):");
+    for (c, o, hw, stride) in layers {
+        let shape = ConvShape {
+            batch: n,
+            in_channels: c,
+            out_channels: o,
+            height: hw,
+            width: hw,
+            kernel: 3,
+            stride,
+            padding: 1,
+        };
+        let (ho, wo) = shape.output_size();
+        let noise = |len: usize, seed: usize| -> Vec<f32> {
+            (0..len)
+                .map(|i| ((i * 2_654_435_761 + seed) % 1000) as f32 / 500.0 - 1.0)
+                .collect()
+        };
+        let x = noise(n * c * hw * hw, 1);
+        let w = noise(o * c * 9, 2);
+        let dy = noise(n * o * ho * wo, 3);
+        let gflop = 2.0 * (o * c * 9 * ho * wo * n) as f64 / 1e9;
+        let forward = time(5, || {
+            std::hint::black_box(conv2d(&x, &w, &shape));
+        });
+        let input = time(5, || {
+            std::hint::black_box(conv2d_input_grad(&dy, &w, &shape));
+        });
+        let weight = time(5, || {
+            std::hint::black_box(conv2d_weight_grad(&x, &dy, &shape));
+        });
+        println!(
+            "{c:>3} -> {o:<3} {hw:>2}x{hw:<2} stride {stride}: forward {forward:5.1} ms ({:3.0} GFLOP/s), input gradient {input:5.1} ms ({:3.0}), weight gradient {weight:5.1} ms ({:3.0})",
+            gflop / forward * 1e3,
+            gflop / input * 1e3,
+            gflop / weight * 1e3
         );
     }
 }

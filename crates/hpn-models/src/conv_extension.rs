@@ -1,7 +1,7 @@
 //! A 2-d convolution for the Flex CPU backend that runs the kernels of
-//! [`conv_kernels`](crate::conv_kernels) (stride-1 forward and input gradient, every weight
-//! gradient), as a Burn backend extension with its own backward node; what the kernels do not
-//! cover (other dtypes, stride-2 forward and input gradient) goes to Burn's Flex convolution.
+//! [`conv_kernels`](crate::conv_kernels) (forward, input gradient and weight gradient), as a
+//! Burn backend extension with its own backward node; what the kernels do not cover (dtypes
+//! other than f32) goes to Burn's Flex convolution.
 
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -16,9 +16,7 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 
-use crate::conv_kernels::{
-    ConvShape, conv2d_stride1, conv2d_stride1_input_grad, conv2d_weight_grad,
-};
+use crate::conv_kernels::{ConvShape, conv2d, conv2d_input_grad, conv2d_weight_grad};
 
 /// A convolution without bias, groups or dilation, with a square kernel and the same stride and
 /// zero padding on both axes, computed by [`conv_kernels`](crate::conv_kernels) where they apply.
@@ -64,7 +62,7 @@ fn kernel_shape(
         && w_dims.len() == 4
         && w_dims[2] == w_dims[3]
         && w_dims[1] == x_dims[1];
-    plain.then(|| ConvShape {
+    let shape = plain.then(|| ConvShape {
         batch: x_dims[0],
         in_channels: x_dims[1],
         out_channels: w_dims[0],
@@ -73,20 +71,20 @@ fn kernel_shape(
         kernel: w_dims[2],
         stride,
         padding,
-    })
+    });
+    shape.filter(ConvShape::is_valid)
 }
 
 fn flex_from(values: Vec<f32>, dims: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, Shape::from(dims)))
 }
 
-/// y = conv2d(x, w): [`conv2d_stride1`] for stride 1 in f32, Burn's Flex convolution otherwise.
+/// y = conv2d(x, w): [`conv2d`] in f32, Burn's Flex convolution otherwise.
 fn flex_forward(x: FlexTensor, weight: FlexTensor, stride: usize, padding: usize) -> FlexTensor {
-    if let Some(shape) = kernel_shape(&x, &weight, stride, padding).filter(|s| s.stride == 1) {
+    if let Some(shape) = kernel_shape(&x, &weight, stride, padding) {
         let (x_c, w_c) = (x.to_contiguous(), weight.to_contiguous());
-        if let (Some(input), Some(kernel)) = (x_c.as_slice::<f32>(), w_c.as_slice::<f32>())
-            && let Some(values) = conv2d_stride1(input, kernel, &shape)
-        {
+        if let (Some(input), Some(kernel)) = (x_c.as_slice::<f32>(), w_c.as_slice::<f32>()) {
+            let values = conv2d(input, kernel, &shape);
             let (out_h, out_w) = shape.output_size();
             return flex_from(values, vec![shape.batch, shape.out_channels, out_h, out_w]);
         }
@@ -94,7 +92,7 @@ fn flex_forward(x: FlexTensor, weight: FlexTensor, stride: usize, padding: usize
     Flex::conv2d(x, weight, None, options(stride, padding))
 }
 
-/// dL/dx: [`conv2d_stride1_input_grad`] for stride 1 in f32, Burn's Flex path otherwise.
+/// dL/dx: [`conv2d_input_grad`] in f32, Burn's Flex path otherwise.
 fn flex_input_grad(
     x: FlexTensor,
     weight: FlexTensor,
@@ -102,13 +100,12 @@ fn flex_input_grad(
     stride: usize,
     padding: usize,
 ) -> FlexTensor {
-    if let Some(shape) = kernel_shape(&x, &weight, stride, padding).filter(|s| s.stride == 1)
+    if let Some(shape) = kernel_shape(&x, &weight, stride, padding)
         && output_grad.dtype() == DType::F32
     {
         let (g_c, w_c) = (output_grad.to_contiguous(), weight.to_contiguous());
-        if let (Some(grad), Some(kernel)) = (g_c.as_slice::<f32>(), w_c.as_slice::<f32>())
-            && let Some(values) = conv2d_stride1_input_grad(grad, kernel, &shape)
-        {
+        if let (Some(grad), Some(kernel)) = (g_c.as_slice::<f32>(), w_c.as_slice::<f32>()) {
+            let values = conv2d_input_grad(grad, kernel, &shape);
             let dims = vec![shape.batch, shape.in_channels, shape.height, shape.width];
             return flex_from(values, dims);
         }
@@ -207,8 +204,7 @@ fn is_flex(device: &DispatchDevice) -> bool {
 
 /// `conv.forward(x)`: on Flex, for a convolution without groups or dilation, with a square
 /// kernel and the same stride and padding on both axes, the kernels of
-/// [`conv_kernels`](crate::conv_kernels) (stride-1 forward and input gradient, every weight
-/// gradient) with the bias, if any, added afterwards as y + b[o]; Burn's `Conv2d::forward`
+/// [`conv_kernels`](crate::conv_kernels) (forward, input gradient, weight gradient) with the bias, if any, added afterwards as y + b[o]; Burn's `Conv2d::forward`
 /// everywhere else. The same value and gradients as Burn's convolution, to float rounding.
 pub fn flex_conv2d_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let weight = conv.weight.val();
