@@ -1,6 +1,7 @@
 //! DenseNet-121 (Huang et al. 2017) in the CIFAR variant of the HPN authors' code, the
 //! network of the paper's supplementary CIFAR-100 and ImageNet-200 results.
 
+use crate::batch_norm_forward::batch_norm_forward;
 use crate::conv_forward::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -63,8 +64,11 @@ impl DenseLayer {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let out = self
             .conv1
-            .forward(self.relu.forward(self.bn1.forward(x.clone())));
-        let out = conv2d_forward(&self.conv2, self.relu.forward(self.bn2.forward(out)));
+            .forward(self.relu.forward(batch_norm_forward(&self.bn1, x.clone())));
+        let out = conv2d_forward(
+            &self.conv2,
+            self.relu.forward(batch_norm_forward(&self.bn2, out)),
+        );
         Tensor::cat(vec![out, x], 1)
     }
 }
@@ -96,7 +100,7 @@ impl Transition {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         self.pool.forward(conv2d_forward(
             &self.conv,
-            self.relu.forward(self.bn.forward(x)),
+            self.relu.forward(batch_norm_forward(&self.bn, x)),
         ))
     }
 }
@@ -172,7 +176,7 @@ impl DenseNet {
                 x = transition.forward(x);
             }
         }
-        let x = self.relu.forward(self.bn.forward(x));
+        let x = self.relu.forward(batch_norm_forward(&self.bn, x));
         self.linear.forward(global_average_pool(x))
     }
 }

@@ -1,6 +1,7 @@
 //! Building blocks shared by the backbones: He-initialised convolutions, conv + BatchNorm
 //! pairs and global average pooling.
 
+use crate::batch_norm_forward::batch_norm_forward;
 use crate::conv_forward::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -68,7 +69,7 @@ impl ConvBn {
 
     /// `bn(conv(x))`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(conv2d_forward(&self.conv, x))
+        batch_norm_forward(&self.bn, conv2d_forward(&self.conv, x))
     }
 }
 

@@ -35,6 +35,10 @@
 //! ```
 
 mod basic_block;
+#[cfg(feature = "flex")]
+mod batch_norm_extension;
+mod batch_norm_forward;
+pub mod batch_norm_kernels;
 mod config;
 #[cfg(feature = "flex")]
 pub mod conv_extension;
@@ -49,6 +53,7 @@ mod resnet;
 mod resnet_cifar;
 
 pub use basic_block::{BasicBlock, Downsample, ZeroPadShortcut};
+pub use batch_norm_forward::batch_norm_forward;
 pub use config::{Backbone, BackboneConfig, Shortcut};
 pub use conv_forward::conv2d_forward;
 pub use convnet::ConvNet;

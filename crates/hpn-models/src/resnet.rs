@@ -1,6 +1,7 @@
 //! ResNet-18 and ResNet-34 in the ImageNet layout of He et al. (2016) / torchvision, used by
 //! the paper at 224 px for CUB-200-2011 and OmniArt.
 
+use crate::batch_norm_forward::batch_norm_forward;
 use crate::conv_forward::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
@@ -78,9 +79,10 @@ impl ResNet {
 
     /// Images (N, C, H, W) -> outputs (N, D).
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = self
-            .relu
-            .forward(self.bn1.forward(conv2d_forward(&self.conv1, images)));
+        let x = self.relu.forward(batch_norm_forward(
+            &self.bn1,
+            conv2d_forward(&self.conv1, images),
+        ));
         let mut x = self.maxpool.forward(x);
         for block in self
             .layer1

@@ -1,0 +1,236 @@
+//! Training-mode batch normalisation for the Flex CPU backend with the fused kernels of
+//! [`batch_norm_kernels`](crate::batch_norm_kernels), as a Burn backend extension with its own
+//! backward node; dtypes other than f32 go to Burn's own `batch_norm_train`.
+
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::ops::ModuleOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
+use burn::nn::BatchNorm;
+use burn::tensor::{DType, Shape, Tensor, TensorData};
+
+use crate::batch_norm_kernels::{NormShape, batch_norm_train, batch_norm_train_backward};
+
+/// Training-mode batch normalisation over axis 1 of a tensor of rank >= 2, returning the output,
+/// the batch mean and the biased batch variance (both of length C).
+#[backend_extension(Flex, Autodiff)]
+pub trait FusedBatchNormBackend: Backend {
+    /// (y, mean, var) with y = gamma (x - mean) / sqrt(var + eps) + beta per channel.
+    fn fused_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// The [`NormShape`] of `x`, or `None` for a dtype other than f32 or a rank below 2.
+fn norm_shape(x: &FlexTensor, gamma: &FlexTensor) -> Option<NormShape> {
+    let dims = x.layout().shape().to_vec();
+    (x.dtype() == DType::F32 && gamma.dtype() == DType::F32 && dims.len() >= 2).then(|| NormShape {
+        batch: dims[0],
+        channels: dims[1],
+        spatial: dims[2..].iter().product(),
+    })
+}
+
+fn flex_from(values: Vec<f32>, dims: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, Shape::from(dims)))
+}
+
+/// (y, mean, var) on Flex tensors: the fused kernel for f32, Burn's `batch_norm_train` otherwise.
+fn flex_forward(
+    x: FlexTensor,
+    gamma: FlexTensor,
+    beta: FlexTensor,
+    epsilon: f64,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    if let Some(shape) = norm_shape(&x, &gamma) {
+        let (x_c, g_c, b_c) = (
+            x.to_contiguous(),
+            gamma.to_contiguous(),
+            beta.to_contiguous(),
+        );
+        if let (Some(xs), Some(gs), Some(bs)) = (
+            x_c.as_slice::<f32>(),
+            g_c.as_slice::<f32>(),
+            b_c.as_slice::<f32>(),
+        ) {
+            let result = batch_norm_train(xs, gs, bs, epsilon, &shape);
+            let dims = x.layout().shape().to_vec();
+            return (
+                flex_from(result.output, dims),
+                flex_from(result.mean, vec![shape.channels]),
+                flex_from(result.variance, vec![shape.channels]),
+            );
+        }
+    }
+    let result = Flex::batch_norm_train(x, gamma, beta, epsilon);
+    (result.output, result.mean, result.variance)
+}
+
+impl FusedBatchNormBackend for Flex {
+    fn fused_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        flex_forward(x, gamma, beta, epsilon)
+    }
+}
+
+#[derive(Debug)]
+struct FusedBatchNormBackward;
+
+impl Backward<Flex, 3> for FusedBatchNormBackward {
+    type State = (NodeId, NodeId, FlexTensor, FlexTensor, f64);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x_state, gamma_state, mean, variance, epsilon) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state);
+        let gamma = checkpointer.retrieve_node_output::<FlexTensor>(gamma_state);
+        let (dx, dgamma, dbeta) = flex_backward(x, gamma, mean, variance, epsilon, grad);
+        if let Some(node) = node_x {
+            grads.register::<Flex>(node.id, dx);
+        }
+        if let Some(node) = node_gamma {
+            grads.register::<Flex>(node.id, dgamma);
+        }
+        if let Some(node) = node_beta {
+            grads.register::<Flex>(node.id, dbeta);
+        }
+    }
+}
+
+/// (dx, dgamma, dbeta) on Flex tensors: the fused kernel for f32, Burn's
+/// `batch_norm_train_backward` otherwise.
+fn flex_backward(
+    x: FlexTensor,
+    gamma: FlexTensor,
+    mean: FlexTensor,
+    variance: FlexTensor,
+    epsilon: f64,
+    grad: FlexTensor,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    if let Some(shape) = norm_shape(&x, &gamma)
+        && grad.dtype() == DType::F32
+    {
+        let contiguous = [&x, &gamma, &mean, &variance, &grad].map(|t| t.to_contiguous());
+        if let [Some(xs), Some(gs), Some(ms), Some(vs), Some(dys)] =
+            contiguous.each_ref().map(|t| t.as_slice::<f32>())
+        {
+            let result = batch_norm_train_backward(xs, gs, ms, vs, epsilon, dys, &shape);
+            let dims = x.layout().shape().to_vec();
+            return (
+                flex_from(result.input, dims),
+                flex_from(result.gamma, vec![shape.channels]),
+                flex_from(result.beta, vec![shape.channels]),
+            );
+        }
+    }
+    let result = Flex::batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
+    (result.x_grad, result.gamma_grad, result.beta_grad)
+}
+
+impl<C: CheckpointStrategy> FusedBatchNormBackend for Autodiff<Flex, C> {
+    fn fused_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        match FusedBatchNormBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let gamma_state = prep.checkpoint(&gamma);
+                let (output, mean, variance) = flex_forward(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                let state = (
+                    x_state,
+                    gamma_state,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                );
+                (
+                    prep.finish(state, output),
+                    Self::from_inner(mean),
+                    Self::from_inner(variance),
+                )
+            }
+            OpsKind::UnTracked(prep) => {
+                let (output, mean, variance) = flex_forward(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                (
+                    prep.finish(output),
+                    Self::from_inner(mean),
+                    Self::from_inner(variance),
+                )
+            }
+        }
+    }
+}
+
+/// Whether [`flex_batch_norm_train`] applies: an autodiff Flex device and the layer's training
+/// flag on (Burn's `BatchNorm` takes its training path under the same conditions).
+pub(crate) fn flex_training<const D: usize>(bn: &BatchNorm, x: &Tensor<D>) -> bool {
+    let flex_autodiff = matches!(
+        x.device().as_dispatch(),
+        burn::backend::DispatchDevice::Autodiff(inner)
+            if matches!(**inner, burn::backend::DispatchDevice::Flex(_))
+    );
+    flex_autodiff && bn.training.is_enabled()
+}
+
+/// `bn.forward(x)` in training mode with the fused kernels, and the running statistics updated
+/// as Burn's `BatchNorm` does, r <- (1 - momentum) r + momentum s with s the batch mean and the
+/// biased batch variance. Call it where [`flex_training`] holds.
+pub(crate) fn flex_batch_norm_train<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
+    let device = x.device();
+    let (output, mean, variance) = <Dispatch as FusedBatchNormBackend>::fused_batch_norm_train(
+        x.into_dispatch(),
+        bn.gamma.val().into_dispatch(),
+        bn.beta.val().into_dispatch(),
+        bn.epsilon,
+    );
+    let (mean, variance) = (
+        Tensor::<1>::from_dispatch(mean),
+        Tensor::<1>::from_dispatch(variance),
+    );
+    let running_mean = bn.running_mean.value_sync().to_device(&device);
+    let running_var = bn.running_var.value_sync().to_device(&device);
+    let running_mean = running_mean
+        .mul_scalar(1.0 - bn.momentum)
+        .add(mean.detach().mul_scalar(bn.momentum));
+    let running_var = running_var
+        .mul_scalar(1.0 - bn.momentum)
+        .add(variance.detach().mul_scalar(bn.momentum));
+    bn.running_mean.update(running_mean.detach());
+    bn.running_var.update(running_var.detach());
+    Tensor::from_dispatch(output)
+}
