@@ -7,13 +7,15 @@
 //! per sample):
 //!
 //! - forward: Y (O, H_o W_o) = W (O, C K^2) cols;
-//! - weight gradient: dW (O, C K^2) = sum over samples of dY (O, H_o W_o) cols^T;
+//! - weight gradient: dW^T (C K^2, O) = sum over samples of cols dY^T (dY is (O, H_o W_o));
 //! - input gradient: for stride 1 the forward convolution of dY padded by K - 1 - p with the
 //!   kernel W~[c, o, ky, kx] = W[o, c, K - 1 - ky, K - 1 - kx]; otherwise
 //!   dcols = W^T dY and the column entries added back where they came from (col2im).
 //!
-//! Every product has an inner dimension of C K^2 (or O K^2, or the pixels of several samples),
-//! which keeps the `gemm` micro-kernels busy even for the 16-channel layers of a CIFAR ResNet.
+//! The forward and stride-1 input-gradient products have an inner dimension of C K^2 (O K^2),
+//! the weight gradient the pixels of a group of samples, which keeps the `gemm` micro-kernels
+//! busy even for the 16-channel layers of a CIFAR ResNet (only the col2im product of a strided
+//! layer has the inner dimension O).
 //! Samples are split over rayon's threads; each thread groups a few samples into one product
 //! so that small feature maps (8x8) still give wide matrices.
 
@@ -416,8 +418,8 @@ fn gather_groups(src: &[f32], rows: usize, plane: usize, taken: usize, dst: &mut
 /// dL/dW for a convolution of `input` (N, C, H, W, contiguous) whose output gradient is
 /// `output_grad` (N, O, H_o, W_o, contiguous):
 /// dW[o, c, ky, kx] = sum_n sum_{y, x} dY[n, o, y, x] X[n, c, y s + ky - p, x s + kx - p],
-/// returned as (O, C, K, K) row-major: dW += dY (O, g H_o W_o) cols^T for each group of g
-/// samples, one accumulator per thread, summed at the end.
+/// returned as (O, C, K, K) row-major: dW^T (C K^2, O) += cols (C K^2, g H_o W_o) dY^T for each
+/// group of g samples, one accumulator per thread, summed and transposed at the end.
 pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape) -> Vec<f32> {
     assert!(shape.is_valid(), "convolution shape {shape:?}");
     assert_eq!(input.len(), shape.batch * shape.sample_in(), "input length");
@@ -443,7 +445,7 @@ pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape)
                 let n0 = first + start;
                 im2col(input, shape, n0, taken, &mut padded, &mut cols);
                 let dy = &output_grad[n0 * sample_out..(n0 + taken) * sample_out];
-                let lhs = if taken == 1 {
+                let dy_rows = if taken == 1 {
                     dy
                 } else {
                     gather_groups(dy, shape.out_channels, plane, taken, &mut gathered);
@@ -458,7 +460,7 @@ pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape)
                         shape.out_channels,
                         true,
                         (cols.as_ptr(), 1, width),
-                        (lhs.as_ptr(), width, 1),
+                        (dy_rows.as_ptr(), width, 1),
                     );
                 }
             }
