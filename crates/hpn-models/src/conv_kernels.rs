@@ -352,13 +352,7 @@ fn col2im_input_grad(output_grad: &[f32], weight: &[f32], shape: &ConvShape) -> 
                 let taken = group.min(count - start);
                 let width = taken * plane;
                 let n0 = first + start;
-                let dy = &output_grad[n0 * sample_out..(n0 + taken) * sample_out];
-                let rhs = if taken == 1 {
-                    dy
-                } else {
-                    gather_groups(dy, shape.out_channels, plane, taken, &mut gathered);
-                    &gathered[..]
-                };
+                let rhs = output_rows(output_grad, shape, n0, taken, &mut gathered);
                 // SAFETY: dst is cols, CKK rows of `width`; lhs is W^T (CKK x O) read from the
                 // row-major O x CKK weights; rhs is O x width row-major.
                 unsafe {
@@ -402,17 +396,30 @@ fn col2im_input_grad(output_grad: &[f32], weight: &[f32], shape: &ConvShape) -> 
     input_grad
 }
 
-/// Rearranges `taken` samples of (rows, plane) into one (rows, taken plane) matrix:
-/// dst[r, j plane + i] = src[j][r, i].
-fn gather_groups(src: &[f32], rows: usize, plane: usize, taken: usize, dst: &mut [f32]) {
+/// The output gradient of samples `first..first + taken` as one (O, taken H_o W_o) matrix:
+/// dY_group[o, j H_o W_o + i] = dY[first + j, o, i], the gradient itself for one sample,
+/// otherwise gathered into `scratch`.
+fn output_rows<'a>(
+    output_grad: &'a [f32],
+    shape: &ConvShape,
+    first: usize,
+    taken: usize,
+    scratch: &'a mut [f32],
+) -> &'a [f32] {
+    let (rows, plane, sample_out) = (shape.out_channels, shape.plane(), shape.sample_out());
+    let src = &output_grad[first * sample_out..(first + taken) * sample_out];
+    if taken == 1 {
+        return src;
+    }
     let width = taken * plane;
     for j in 0..taken {
         for r in 0..rows {
             let from = (j * rows + r) * plane;
-            dst[r * width + j * plane..r * width + (j + 1) * plane]
+            scratch[r * width + j * plane..r * width + (j + 1) * plane]
                 .copy_from_slice(&src[from..from + plane]);
         }
     }
+    &scratch[..rows * width]
 }
 
 /// dL/dW for a convolution of `input` (N, C, H, W, contiguous) whose output gradient is
@@ -444,13 +451,7 @@ pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape)
                 let width = taken * plane;
                 let n0 = first + start;
                 im2col(input, shape, n0, taken, &mut padded, &mut cols);
-                let dy = &output_grad[n0 * sample_out..(n0 + taken) * sample_out];
-                let dy_rows = if taken == 1 {
-                    dy
-                } else {
-                    gather_groups(dy, shape.out_channels, plane, taken, &mut gathered);
-                    &gathered[..]
-                };
+                let dy_rows = output_rows(output_grad, shape, n0, taken, &mut gathered);
                 // SAFETY: grad is dW^T, CKK x O row-major; lhs is cols, CKK x width row-major;
                 // rhs is dY^T (width x O) read from the row-major O x width gradient.
                 unsafe {
