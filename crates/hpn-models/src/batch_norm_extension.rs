@@ -196,15 +196,19 @@ impl<C: CheckpointStrategy> FusedBatchNormBackend for Autodiff<Flex, C> {
     }
 }
 
-/// Whether [`flex_batch_norm_train`] applies: an autodiff Flex device and the layer's training
-/// flag on (Burn's `BatchNorm` takes its training path under the same conditions).
+/// Whether [`flex_batch_norm_train`] applies: an autodiff Flex device, the layer's training flag
+/// on (Burn's `BatchNorm` takes its training path under the same conditions) and a non-empty
+/// input of rank >= 2 with the layer's number of channels on axis 1.
 pub(crate) fn flex_training<const D: usize>(bn: &BatchNorm, x: &Tensor<D>) -> bool {
     let flex_autodiff = matches!(
         x.device().as_dispatch(),
         burn::backend::DispatchDevice::Autodiff(inner)
             if matches!(**inner, burn::backend::DispatchDevice::Flex(_))
     );
-    flex_autodiff && bn.training.is_enabled()
+    // A shape Burn rejects goes to Burn, which reports it.
+    let [features] = bn.gamma.shape().dims();
+    let fits = D >= 2 && x.dims()[1] == features && x.shape().num_elements() > 0;
+    flex_autodiff && bn.training.is_enabled() && fits
 }
 
 /// `bn.forward(x)` in training mode with the fused kernels, and the running statistics updated
