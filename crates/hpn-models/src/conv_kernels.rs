@@ -128,10 +128,34 @@ fn pad_sample(sample: &[f32], shape: &ConvShape, padded: &mut [f32]) {
     }
 }
 
-/// Scratch of one thread: the padded image of one sample.
-fn padded_buffer(shape: &ConvShape) -> Vec<f32> {
-    let (ph, pw) = shape.padded_size();
-    vec![0.0; shape.in_channels * ph * pw]
+/// Scratch of one thread taking `count` samples: how many go into one product, the padded
+/// image of one sample, the column matrix of a group, and an (O, group H_o W_o) matrix for the
+/// grouped output or output gradient (empty when groups hold one sample).
+struct Scratch {
+    group: usize,
+    padded: Vec<f32>,
+    cols: Vec<f32>,
+    rows: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(shape: &ConvShape, count: usize) -> Self {
+        let group = shape.group(count);
+        let (ph, pw) = shape.padded_size();
+        Self {
+            group,
+            padded: vec![0.0; shape.in_channels * ph * pw],
+            cols: vec![0.0; shape.patch_len() * group * shape.plane()],
+            rows: vec![
+                0.0;
+                if group > 1 {
+                    shape.sample_out() * group
+                } else {
+                    0
+                }
+            ],
+        }
+    }
 }
 
 /// Writes the columns of `count` consecutive samples of `input` (from sample `first`) into
@@ -238,10 +262,12 @@ pub fn conv2d(input: &[f32], weight: &[f32], shape: &ConvShape) -> Vec<f32> {
         .par_chunks_mut(per_thread * sample_out)
         .zip(ranges)
         .for_each(|(out, (first, count))| {
-            let group = shape.group(count);
-            let mut padded = padded_buffer(shape);
-            let mut cols = vec![0.0f32; patch * group * plane];
-            let mut wide = vec![0.0f32; if group > 1 { sample_out * group } else { 0 }];
+            let Scratch {
+                group,
+                mut padded,
+                mut cols,
+                rows: mut wide,
+            } = Scratch::new(shape, count);
             for start in (0..count).step_by(group) {
                 let taken = group.min(count - start);
                 let width = taken * plane;
@@ -336,7 +362,7 @@ fn col2im_input_grad(output_grad: &[f32], weight: &[f32], shape: &ConvShape) -> 
         shape.padding,
     );
     let (plane, patch) = (shape.plane(), shape.patch_len());
-    let (sample_in, sample_out) = (shape.sample_in(), shape.sample_out());
+    let sample_in = shape.sample_in();
     let ranges = shape.thread_ranges();
     let per_thread = ranges[0].1;
     let mut input_grad = vec![0.0f32; shape.batch * sample_in];
@@ -344,10 +370,12 @@ fn col2im_input_grad(output_grad: &[f32], weight: &[f32], shape: &ConvShape) -> 
         .par_chunks_mut(per_thread * sample_in)
         .zip(ranges)
         .for_each(|(out, (first, count))| {
-            let group = shape.group(count);
-            let mut padded = padded_buffer(shape);
-            let mut cols = vec![0.0f32; patch * group * plane];
-            let mut gathered = vec![0.0f32; if group > 1 { sample_out * group } else { 0 }];
+            let Scratch {
+                group,
+                mut padded,
+                mut cols,
+                rows: mut gathered,
+            } = Scratch::new(shape, count);
             for start in (0..count).step_by(group) {
                 let taken = group.min(count - start);
                 let width = taken * plane;
@@ -435,17 +463,19 @@ pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape)
         shape.batch * shape.sample_out(),
         "output gradient length"
     );
-    let (plane, patch, sample_out) = (shape.plane(), shape.patch_len(), shape.sample_out());
+    let (plane, patch) = (shape.plane(), shape.patch_len());
     let size = shape.out_channels * patch;
     let partials: Vec<Vec<f32>> = shape
         .thread_ranges()
         .into_par_iter()
         .map(|(first, count)| {
-            let group = shape.group(count);
             let mut grad = vec![0.0f32; size];
-            let mut padded = padded_buffer(shape);
-            let mut cols = vec![0.0f32; patch * group * plane];
-            let mut gathered = vec![0.0f32; if group > 1 { sample_out * group } else { 0 }];
+            let Scratch {
+                group,
+                mut padded,
+                mut cols,
+                rows: mut gathered,
+            } = Scratch::new(shape, count);
             for start in (0..count).step_by(group) {
                 let taken = group.min(count - start);
                 let width = taken * plane;
