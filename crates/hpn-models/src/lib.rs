@@ -40,11 +40,13 @@ mod basic_block;
 #[cfg(feature = "flex")]
 mod batch_norm_extension;
 mod batch_norm_forward;
+#[cfg(feature = "flex")]
 pub mod batch_norm_kernels;
 mod config;
 #[cfg(feature = "flex")]
 pub mod conv_extension;
 mod conv_forward;
+#[cfg(feature = "flex")]
 pub mod conv_kernels;
 mod convnet;
 mod densenet;

@@ -1,10 +1,9 @@
-//! Tests of the backbones, in one test binary (one link) split by concern.
+//! Tests of the backbones, in one test binary (one link) split by concern. Tests that need
+//! repeatable initial weights live in the `seeded` binary, which owns Burn's process-wide RNG.
 
 mod batch_norm;
 mod config;
 mod conv_extension;
-mod init;
 mod param_counts;
 mod shapes;
-mod training;
 mod util;

@@ -27,9 +27,11 @@ fn assert_std(what: &str, values: &[f32], expected: f64, tolerance: f64) {
 
 #[test]
 fn convolutions_start_from_he_normal_and_batch_norm_from_identity() {
-    let model = BackboneConfig::new(Backbone::ResNet32, 10)
-        .init(&Device::flex())
-        .unwrap();
+    let model = crate::seeded_init(
+        &BackboneConfig::new(Backbone::ResNet32, 10),
+        3,
+        &Device::flex(),
+    );
     let Model::ResNetCifar(net) = model else {
         panic!("ResNet-32 is a CIFAR ResNet");
     };
@@ -54,10 +56,11 @@ fn convolutions_start_from_he_normal_and_batch_norm_from_identity() {
 #[test]
 fn convnet_starts_from_he_normal_with_outputs_of_order_one() {
     let device = Device::flex();
-    let model = BackboneConfig::new(Backbone::ConvNet, 3)
-        .with_in_channels(1)
-        .init(&device)
-        .unwrap();
+    let model = crate::seeded_init(
+        &BackboneConfig::new(Backbone::ConvNet, 3).with_in_channels(1),
+        4,
+        &device,
+    );
     let Model::ConvNet(net) = &model else {
         panic!("a ConvNet");
     };

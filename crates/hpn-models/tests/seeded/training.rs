@@ -17,10 +17,7 @@ use crate::util::textured_images;
 /// 8 x (1 - 1/2)^2 = 2, so a loss well under 2 means the network tells the images apart.
 fn fit(config: BackboneConfig, side: usize, steps: usize, lr: f64) -> (f32, f32, usize) {
     let device = Device::flex().autodiff();
-    // Burn's generator is process-wide: a seed makes the initial weights repeatable as long as
-    // no other test draws from it at the same moment.
-    device.seed(17);
-    let mut model = config.init(&device).expect("valid configuration");
+    let mut model = crate::seeded_init(&config, 17, &device);
     let prototypes = Tensor::<2>::eye(4, &device);
     let labels_data = [0i64, 1, 2, 3, 0, 1, 2, 3];
     let labels = Tensor::<1, Int>::from_data(labels_data, &device);
