@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes one experiment file per cell of the paper's tables (full scale, for a GPU).
 
-Run from the repository root: python3 configs/paper/generate.py
-Data paths point under data/; datasets/README.md says where to get each set.
+Run it from anywhere: python3 configs/paper/generate.py
+Paths are relative to this folder, as hpn reads them: data under ../../data/ (datasets/README.md
+says where to get each set), word vectors under ../../datasets/word-vectors/.
 """
 from pathlib import Path
 
@@ -27,27 +28,25 @@ workers = 4
 CIFAR100 = """
 [dataset]
 kind = "cifar100"
-path = "data/cifar-100-binary"
-augmentation = "crop-flip"
-padding = 4
+path = "../../data/cifar-100-binary"
+augmentation = { kind = "crop-flip", padding = 4 }
 normalization = "cifar"
 """
 
 TINY = """
 [dataset]
 kind = "tiny-imagenet"
-path = "data/tiny-imagenet-200"
-augmentation = "crop-flip"
-padding = 4
+path = "../../data/tiny-imagenet-200"
+augmentation = { kind = "crop-flip", padding = 4 }
 normalization = "imagenet"
 """
 
 CUB = """
 [dataset]
 kind = "cub200"
-path = "data/CUB_200_2011"
+path = "../../data/CUB_200_2011"
 image_size = 224
-augmentation = "random-resized-crop"
+augmentation = { kind = "random-resized-crop", size = 224 }
 normalization = "imagenet"
 """
 
@@ -57,9 +56,9 @@ def omniart(task_class=False):
     return f"""
 [dataset]
 kind = "csv"
-path = "data/omniart"
+path = "../../data/omniart"
 image_size = 224
-augmentation = "random-resized-crop"
+augmentation = {{ kind = "random-resized-crop", size = 224 }}
 normalization = "imagenet"
 
 [dataset.csv]
@@ -80,92 +79,92 @@ def write(name, description, body, lr=0.01, batch=128, task="classification"):
     (OUT / f"{name}.toml").write_text(text)
 
 
-def model(backbone, dim):
-    return f'\n[model]\nbackbone = "{backbone}"\noutput_dim = {dim}\n'
+def model(backbone):
+    return f'\n[model]\nbackbone = "{backbone}"\n'
 
 
-def layout(method, words=None, file=None):
-    s = f'\n[layout]\nmethod = "{method}"\nseed = 300\n'
+def prototypes(dims, method, words=None):
+    s = f'\n[prototypes]\nmethod = "{method}"\ndims = {dims}\nseed = 300\n'
     if words:
         s += f'word_vectors = "{words}"\n'
     return s
 
 
 def loss(kind="hpn", weight=None):
-    # The HPN losses are summed over the batch (the authors' code); the baselines take the mean,
-    # as the PyTorch losses they stand for (CrossEntropyLoss, MSELoss) do by default.
-    reduction = "sum" if kind == "hpn" else "mean"
-    s = f'\n[loss]\nkind = "{kind}"\nreduction = "{reduction}"\n'
+    # Each loss kind's default reduction applies: the HPN losses are summed over the batch (the
+    # authors' code), the baselines take the mean, as the PyTorch losses they stand for
+    # (CrossEntropyLoss, MSELoss) do by default.
+    s = f'\n[loss]\nkind = "{kind}"\n'
     if weight is not None:
         s += f"task_weight = {weight}\n"
     return s
 
 
-C100_WORDS = "datasets/word-vectors/cifar100.txt"
-TINY_WORDS = "datasets/word-vectors/tiny-imagenet.txt"
+C100_WORDS = "../../datasets/word-vectors/cifar100.txt"
+TINY_WORDS = "../../datasets/word-vectors/tiny-imagenet.txt"
 
 # Table 1: output dimension, uniform vs word-vector vs one-hot prototypes, ResNet-32.
 for d in (10, 25, 50, 100):
     write(f"table1-cifar100-d{d}-uniform", f"Table 1: CIFAR-100, ResNet-32, D = {d}, hyperspherical prototypes",
-          CIFAR100 + model("resnet32", d) + layout("uniform") + loss())
+          CIFAR100 + model("resnet32") + prototypes(d, "uniform") + loss())
     write(f"table1-cifar100-d{d}-word-vectors", f"Table 1: CIFAR-100, ResNet-32, D = {d}, word-vector prototypes",
-          CIFAR100 + model("resnet32", d) + layout("word-vectors", C100_WORDS) + loss())
+          CIFAR100 + model("resnet32") + prototypes(d, "word-vectors", C100_WORDS) + loss())
 write("table1-cifar100-d100-one-hot", "Table 1: CIFAR-100, ResNet-32, D = 100, one-hot prototypes",
-      CIFAR100 + model("resnet32", 100) + layout("one-hot") + loss())
+      CIFAR100 + model("resnet32") + prototypes(100, "one-hot") + loss())
 for d in (25, 50, 100, 200):
     write(f"table1-imagenet200-d{d}-uniform", f"Table 1: ImageNet-200, ResNet-32, D = {d}, hyperspherical prototypes",
-          TINY + model("resnet32", d) + layout("uniform") + loss())
+          TINY + model("resnet32") + prototypes(d, "uniform") + loss())
     write(f"table1-imagenet200-d{d}-word-vectors", f"Table 1: ImageNet-200, ResNet-32, D = {d}, word-vector prototypes",
-          TINY + model("resnet32", d) + layout("word-vectors", TINY_WORDS) + loss())
+          TINY + model("resnet32") + prototypes(d, "word-vectors", TINY_WORDS) + loss())
 write("table1-imagenet200-d200-one-hot", "Table 1: ImageNet-200, ResNet-32, D = 200, one-hot prototypes",
-      TINY + model("resnet32", 200) + layout("one-hot") + loss())
+      TINY + model("resnet32") + prototypes(200, "one-hot") + loss())
 
 # Table 3: privileged information.
 for d in (3, 5, 10, 25, 100, 200):
     write(f"table3-cifar100-d{d}-uniform", f"Table 3: CIFAR-100, ResNet-32, D = {d}, hyperspherical prototypes",
-          CIFAR100 + model("resnet32", d) + layout("uniform") + loss())
+          CIFAR100 + model("resnet32") + prototypes(d, "uniform") + loss())
     write(f"table3-cifar100-d{d}-privileged", f"Table 3: CIFAR-100, ResNet-32, D = {d}, prototypes with privileged information",
-          CIFAR100 + model("resnet32", d) + layout("privileged", C100_WORDS) + loss())
+          CIFAR100 + model("resnet32") + prototypes(d, "privileged", C100_WORDS) + loss())
 
 # Table 4: versus softmax cross-entropy; full data, 2-to-200 linear imbalance, CUB-200.
 write("table4-cifar100-full-hpn", "Table 4: CIFAR-100 (500 per class), ResNet-32, HPN D = 100",
-      CIFAR100 + model("resnet32", 100) + layout("uniform") + loss())
+      CIFAR100 + model("resnet32") + prototypes(100, "uniform") + loss())
 write("table4-cifar100-full-softmax", "Table 4: CIFAR-100 (500 per class), ResNet-32, softmax cross-entropy",
-      CIFAR100 + model("resnet32", 100) + layout("uniform") + loss("softmax-ce"))
+      CIFAR100 + model("resnet32") + prototypes(100, "uniform") + loss("softmax-ce"))
 imb = CIFAR100 + "\n[dataset.imbalance]\nmin = 2\nmax = 200\n"
 write("table4-cifar100-imbalance-hpn", "Table 4: CIFAR-100 with 2..200 examples per class (linear), HPN D = 100",
-      imb + model("resnet32", 100) + layout("uniform") + loss())
+      imb + model("resnet32") + prototypes(100, "uniform") + loss())
 write("table4-cifar100-imbalance-softmax", "Table 4: CIFAR-100 with 2..200 examples per class (linear), softmax cross-entropy",
-      imb + model("resnet32", 100) + layout("uniform") + loss("softmax-ce"))
+      imb + model("resnet32") + prototypes(100, "uniform") + loss("softmax-ce"))
 write("table4-cub200-hpn", "Table 4: CUB-200-2011, ResNet-34, HPN D = 200",
-      CUB + model("resnet34", 200) + layout("uniform") + loss(), batch=64)
+      CUB + model("resnet34") + prototypes(200, "uniform") + loss(), batch=64)
 write("table4-cub200-softmax", "Table 4: CUB-200-2011, ResNet-34, softmax cross-entropy",
-      CUB + model("resnet34", 200) + layout("uniform") + loss("softmax-ce"), batch=64)
+      CUB + model("resnet34") + prototypes(200, "uniform") + loss("softmax-ce"), batch=64)
 
 # Table 5: OmniArt creation year, S^1 and S^2, two learning rates, HPN vs MSE.
 for lr in ("1e-2", "1e-3"):
     for d in (2, 3):
         write(f"table5-omniart-s{d - 1}-lr{lr}-hpn", f"Table 5: OmniArt year, ResNet-34, HPN regression on S^{d - 1}, lr {lr}",
-              omniart() + model("resnet34", d) + layout("uniform") + loss(), lr=float(lr), batch=64, task="regression")
+              omniart() + model("resnet34") + prototypes(d, "uniform") + loss(), lr=float(lr), batch=64, task="regression")
         write(f"table5-omniart-s{d - 1}-lr{lr}-mse", f"Table 5: OmniArt year, ResNet-34, MSE baseline (output width 1; S^{d - 1} column), lr {lr}",
-              omniart() + model("resnet34", d) + layout("uniform") + loss("mse"), lr=float(lr), batch=64, task="regression")
+              omniart() + model("resnet34") + prototypes(d, "uniform") + loss("mse"), lr=float(lr), batch=64, task="regression")
 
 # Table 6: OmniArt joint year + style, task weights.
 for w in (0.01, 0.10, 0.25, 0.50, 0.75, 0.90):
     write(f"table6-omniart-joint-w{w:.2f}-hpn", f"Table 6: OmniArt year + style, ResNet-34, HPN joint, task weight {w}",
-          omniart(True) + model("resnet34", 100) + layout("uniform") + loss("hpn", w), lr=1e-3, batch=64, task="joint")
+          omniart(True) + model("resnet34") + prototypes(100, "uniform") + loss("hpn", w), lr=1e-3, batch=64, task="joint")
     write(f"table6-omniart-joint-w{w:.2f}-multitask", f"Table 6: OmniArt year + style, ResNet-34, multi-task baseline (MSE + CE), task weight {w}",
-          omniart(True) + model("resnet34", 100) + layout("uniform") + loss("multitask", w), lr=1e-3, batch=64, task="joint")
+          omniart(True) + model("resnet34") + prototypes(100, "uniform") + loss("multitask", w), lr=1e-3, batch=64, task="joint")
 
 # Figure 5: rotated MNIST, joint on S^2.
 write("figure5-rotated-mnist-joint", "Figure 5: rotated MNIST digits 2, 3, 4, 5, 7, small ConvNet, joint classification + rotation on S^2",
-      '\n[dataset]\nkind = "mnist"\npath = "data/mnist"\nnormalization = "mnist"\n\n[dataset.rotation]\ndigits = [2, 3, 4, 5, 7]\nmax_degrees = 180.0\n'
-      + model("convnet", 3) + layout("uniform") + loss(), task="joint")
+      '\n[dataset]\nkind = "mnist"\npath = "../../data/mnist"\nnormalization = "mnist"\n\n[dataset.rotation]\ndigits = [2, 3, 4, 5, 7]\nmax_degrees = 180.0\n'
+      + model("convnet") + prototypes(3, "uniform") + loss(), task="joint")
 
 # Supplement: DenseNet-121 variants of Table 1.
 for d in (10, 25, 50, 100):
     write(f"supplement-cifar100-densenet121-d{d}-uniform", f"Supplement: CIFAR-100, DenseNet-121, D = {d}, hyperspherical prototypes",
-          CIFAR100 + model("densenet121", d) + layout("uniform") + loss())
+          CIFAR100 + model("densenet121") + prototypes(d, "uniform") + loss())
 for d in (25, 50, 100, 200):
     write(f"supplement-imagenet200-densenet121-d{d}-uniform", f"Supplement: ImageNet-200, DenseNet-121, D = {d}, hyperspherical prototypes",
-          TINY + model("densenet121", d) + layout("uniform") + loss())
+          TINY + model("densenet121") + prototypes(d, "uniform") + loss())

@@ -6,9 +6,10 @@ Scale chosen from the training throughput measured on 2 cores with the flex back
 ConvNet on 28x28 MNIST about 500 images/s, ResNet-32 on 32x32 CIFAR-10 about 51 images/s
 (evaluation included). CIFAR-10 runs (claims 2 and 3, 30 runs) take about an hour together.
 
-Run from the repository root: python3 configs/reproduce/generate.py
-MNIST runs use the subset committed in datasets/mnist-subset; CIFAR-10 runs expect the JPEG
-folders under data/cifar10 (train/<class>/*.jpg, test/<class>/*.jpg).
+Run it from anywhere: python3 configs/reproduce/generate.py
+Paths are relative to this folder, as hpn reads them. MNIST runs use the subset committed in
+datasets/mnist-subset; CIFAR-10 runs expect the JPEG folders under data/cifar10
+(train/<class>/*.jpg, test/<class>/*.jpg).
 """
 from pathlib import Path
 
@@ -17,7 +18,7 @@ OUT = Path(__file__).resolve().parent
 MNIST = '''
 [dataset]
 kind = "mnist"
-path = "datasets/mnist-subset"
+path = "../../datasets/mnist-subset"
 normalization = "mnist"
 train_per_class = {train}
 {extra}'''
@@ -25,7 +26,7 @@ train_per_class = {train}
 ROTATED = '''
 [dataset]
 kind = "mnist"
-path = "datasets/mnist-subset"
+path = "../../datasets/mnist-subset"
 normalization = "mnist"
 
 [dataset.rotation]
@@ -37,9 +38,8 @@ ROTATED_SMALL = ROTATED.replace('normalization = "mnist"\n', 'normalization = "m
 CIFAR10 = '''
 [dataset]
 kind = "image-folder"
-path = "data/cifar10"
-augmentation = "crop-flip"
-padding = 4
+path = "../../data/cifar10"
+augmentation = {{ kind = "crop-flip", padding = 4 }}
 normalization = "cifar"
 train_per_class = {train}
 test_per_class = {test}
@@ -70,19 +70,18 @@ seeds = [1, 2, 3]
 {data}
 [model]
 backbone = "{backbone}"
-output_dim = {dim}
 
-[layout]
+[prototypes]
 method = "{layout}"
+dims = {dim}
 seed = 300
 '''
     if words:
         text += f'word_vectors = "{words}"\n'
-    # HPN losses summed over the batch (the authors' code); baselines averaged, as PyTorch's
-    # CrossEntropyLoss and MSELoss are by default (a summed cross-entropy at lr 1e-2 blew up to
-    # a loss of 5e6 in its first epoch and stayed at chance).
-    reduction = "sum" if loss == "hpn" else "mean"
-    text += f'\n[loss]\nkind = "{loss}"\nreduction = "{reduction}"\n'
+    # Each loss kind's default reduction: HPN losses summed over the batch (the authors' code),
+    # baselines averaged, as PyTorch's CrossEntropyLoss and MSELoss are by default (a summed
+    # cross-entropy at lr 1e-2 blew up to a loss of 5e6 in its first epoch and stayed at chance).
+    text += f'\n[loss]\nkind = "{loss}"\n'
     if weight is not None:
         text += f"task_weight = {weight}\n"
     text += f'''
@@ -116,10 +115,10 @@ for d in (2, 3, 5, 10):
 for d in (3, 5, 10):
     write(f"claim2-mnist-d{d}-word-vectors", f"MNIST subset (200/class), ConvNet, D = {d}, word-vector prototypes",
           "classification", MNIST.format(train=200, extra=""), "convnet", d, "word-vectors", "hpn", epochs=8,
-          words="datasets/word-vectors/mnist.txt")
+          words="../../datasets/word-vectors/mnist.txt")
     write(f"claim2-cifar10-d{d}-word-vectors", f"CIFAR-10 (250/class), ResNet-32, D = {d}, word-vector prototypes",
           "classification", CIFAR10.format(train=250, test=50), "resnet32", d, "word-vectors", "hpn", epochs=2, batch=64,
-          words="datasets/word-vectors/cifar10.txt")
+          words="../../datasets/word-vectors/cifar10.txt")
 write("claim2-mnist-d10-one-hot", "MNIST subset (200/class), ConvNet, D = 10, one-hot prototypes",
       "classification", MNIST.format(train=200, extra=""), "convnet", 10, "one-hot", "hpn", epochs=8)
 write("claim2-cifar10-d10-one-hot", "CIFAR-10 (250/class), ResNet-32, D = 10, one-hot prototypes",
@@ -129,10 +128,10 @@ write("claim2-cifar10-d10-one-hot", "CIFAR-10 (250/class), ResNet-32, D = 10, on
 for d in (2, 3, 5):
     write(f"claim3-mnist-d{d}-privileged", f"MNIST subset (200/class), ConvNet, D = {d}, prototypes with privileged information (GloVe)",
           "classification", MNIST.format(train=200, extra=""), "convnet", d, "privileged", "hpn", epochs=8,
-          words="datasets/word-vectors/mnist.txt")
+          words="../../datasets/word-vectors/mnist.txt")
     write(f"claim3-cifar10-d{d}-privileged", f"CIFAR-10 (250/class), ResNet-32, D = {d}, prototypes with privileged information (GloVe)",
           "classification", CIFAR10.format(train=250, test=50), "resnet32", d, "privileged", "hpn", epochs=2, batch=64,
-          words="datasets/word-vectors/cifar10.txt")
+          words="../../datasets/word-vectors/cifar10.txt")
 
 # Claim 4 (Table 4): scarce and uneven data, HPN vs softmax cross-entropy.
 imbalance = "\n[dataset.imbalance]\nmin = 2\nmax = 100\n"

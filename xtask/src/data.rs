@@ -29,7 +29,7 @@ pub fn run(command: DataCommand) -> Result<()> {
                 path: path.clone(),
                 ..DatasetConfig::default()
             };
-            let splits = hpn_train::data::read_splits(&config)
+            let splits = hpn_train::data::read_splits(&config, std::path::Path::new("runs/.cache"))
                 .with_context(|| format!("cannot read {}", path.display()))?;
             let report = hpn_data::describe(&splits);
             print!("{report}");

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use hpn_prototypes::{PlacementMethod, PlacementOptions, Prototypes, WordVectors};
+use hpn_prototypes::{Placement, PlacementMethod, PlacementOptions, Prototypes, WordVectors};
 use hpn_train::{BackendKind, select_device};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -57,19 +57,16 @@ pub fn run(args: PrototypesArgs) -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let start = Instant::now();
-    let prototypes = hpn_prototypes::place(
-        args.method,
-        args.classes,
-        args.dims,
-        words.as_ref(),
-        &options,
-        &mut |p| {
-            bar.set_length(p.total as u64);
-            bar.set_position(p.step as u64 + 1);
-            bar.set_message(format!("max cos {:.4}", p.max_cosine));
-        },
-        &device,
-    )?;
+    let mut placement =
+        Placement::new(args.method, args.classes, args.dims).with_options(options);
+    if let Some(words) = &words {
+        placement = placement.with_word_vectors(words);
+    }
+    let prototypes = placement.place_with_progress(&device, &mut |p| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.step as u64 + 1);
+        bar.set_message(format!("max cos {:.4}", p.max_cosine));
+    })?;
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     std::fs::create_dir_all(&args.out)

@@ -69,7 +69,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
             let device = select_device(BackendKind::Flex)?;
             let run_dir = out.join("claim1-rotated-mnist-joint");
             let run = hpn_train::inference::load_run(&run_dir, None, &device)?;
-            let o = hpn_train::inference::eval_outputs(&run, &device)?;
+            let o = hpn_train::inference::eval_outputs(&run, &run_dir, &device)?;
             if o.width == 3 {
                 let png = dir.join("claim1-sphere.png");
                 hpn_train::plot::sphere_figure(&png, &o.outputs, &o.labels, &o.targets)?;

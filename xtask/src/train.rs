@@ -9,12 +9,10 @@ use hpn_train::{BackendKind, ExperimentConfig, RunOptions, select_device};
 /// The quickstart experiment, embedded so `cargo xtask train` works with no flags.
 const QUICKSTART: &str = include_str!("../../configs/quickstart.toml");
 
-/// The workspace root, for the embedded default's relative paths.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+/// Where the embedded quickstart's file lives in the source tree; its relative paths are taken
+/// from that folder, as they would be for the file itself.
+fn quickstart_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/quickstart.toml")
 }
 
 #[derive(Args, Debug)]
@@ -45,21 +43,11 @@ pub struct TrainArgs {
     quiet: bool,
 }
 
-/// Reads `--config`, or the embedded quickstart with its paths taken from the workspace root
-/// when they do not exist relative to the current directory.
+/// Reads `--config`, or the embedded quickstart as if read from `configs/quickstart.toml`.
 fn load_config(path: Option<&Path>) -> Result<ExperimentConfig> {
     match path {
         Some(p) => Ok(ExperimentConfig::load(p)?),
-        None => {
-            let mut config = ExperimentConfig::parse(
-                QUICKSTART,
-                Path::new("configs/quickstart.toml (embedded)"),
-            )?;
-            if config.dataset.path.is_relative() && !config.dataset.path.exists() {
-                config.dataset.path = workspace_root().join(&config.dataset.path);
-            }
-            Ok(config)
-        }
+        None => Ok(ExperimentConfig::parse(QUICKSTART, &quickstart_path())?),
     }
 }
 
@@ -72,7 +60,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         epochs: args.epochs,
         resume: args.resume,
         quiet: args.quiet,
-        stop_after: None,
+        stop: None,
     };
     if args.dry_run {
         let resolved = options.apply(config);
@@ -150,7 +138,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         let mut line = format!("{}:", path.display());
         if let Some((class, score)) = p.class {
             let name = run
-                .layout
+                .saved
                 .class_names
                 .get(class)
                 .cloned()

@@ -6,8 +6,9 @@ use burn::tensor::Tensor;
 ///
 /// The paper's recipe (and the authors' code) sums the loss over the batch,
 /// so [`Reduction::Sum`] is the default; [`Reduction::Mean`] divides that sum by
-/// the batch size `N`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// the batch size `N`. In TOML / JSON: `"sum"`, `"mean"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Reduction {
     /// `sum_i l_i` (the paper's choice).
     #[default]

@@ -73,25 +73,40 @@ pub enum Shortcut {
 }
 
 /// Everything needed to build a backbone: `BackboneConfig::new(backbone, D).init(&device)`.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// In TOML / JSON (the `[model]` table of an experiment file) only the choices of the network
+/// itself appear, `backbone` and `shortcut`; the output width and the input channels follow
+/// from the prototypes and the data, so they are not read or written there.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BackboneConfig {
     /// The network.
     pub backbone: Backbone,
-    /// Output dimension D (the prototypes' dimension).
-    pub output_dim: usize,
+    /// Width of the output layer: D of the sphere S^(D-1) for the HPN losses (the prototypes'
+    /// dimension), K logits for softmax cross-entropy.
+    #[serde(skip)]
+    pub outputs: usize,
     /// Input channels (3 for colour images, 1 for MNIST).
+    #[serde(skip)]
     pub in_channels: usize,
     /// Shortcut of the CIFAR ResNets where the shape changes; ImageNet ResNets always use
     /// 1x1 convolutions, the other backbones have no shortcut.
     pub shortcut: Shortcut,
 }
 
+impl Default for BackboneConfig {
+    /// The small ConvNet with 10 outputs and 3 input channels.
+    fn default() -> Self {
+        Self::new(Backbone::ConvNet, 10)
+    }
+}
+
 impl BackboneConfig {
-    /// `backbone` with `output_dim` outputs, 3 input channels, the 3x3 convolution shortcut.
-    pub fn new(backbone: Backbone, output_dim: usize) -> Self {
+    /// `backbone` with `outputs` outputs, 3 input channels, the 3x3 convolution shortcut.
+    pub fn new(backbone: Backbone, outputs: usize) -> Self {
         Self {
             backbone,
-            output_dim,
+            outputs,
             in_channels: 3,
             shortcut: Shortcut::default(),
         }
@@ -103,6 +118,12 @@ impl BackboneConfig {
         self
     }
 
+    /// The same configuration with `outputs` outputs.
+    pub fn with_outputs(mut self, outputs: usize) -> Self {
+        self.outputs = outputs;
+        self
+    }
+
     /// The same configuration with shortcut `shortcut`.
     pub fn with_shortcut(mut self, shortcut: Shortcut) -> Self {
         self.shortcut = shortcut;
@@ -111,9 +132,9 @@ impl BackboneConfig {
 
     /// Checks the sizes without building anything.
     pub fn validate(&self) -> Result<(), ModelError> {
-        if self.output_dim == 0 {
+        if self.outputs == 0 {
             return Err(ModelError::Zero {
-                field: "output_dim",
+                field: "outputs",
             });
         }
         if self.in_channels == 0 {
@@ -133,7 +154,7 @@ impl BackboneConfig {
     /// Builds the network on `device` with fresh initial weights.
     pub fn init(&self, device: &Device) -> Result<Model, ModelError> {
         self.validate()?;
-        let (c, d) = (self.in_channels, self.output_dim);
+        let (c, d) = (self.in_channels, self.outputs);
         Ok(match self.backbone {
             Backbone::ResNet32 => {
                 Model::ResNetCifar(ResNetCifar::new(5, 1, c, d, self.shortcut, device))

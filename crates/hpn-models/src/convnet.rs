@@ -52,7 +52,7 @@ pub struct ConvNet {
 }
 
 impl ConvNet {
-    pub(crate) fn new(in_channels: usize, output_dim: usize, device: &Device) -> Self {
+    pub(crate) fn new(in_channels: usize, outputs: usize, device: &Device) -> Self {
         let he = |gain: f64| Initializer::KaimingNormal {
             gain,
             fan_out_only: false,
@@ -74,7 +74,7 @@ impl ConvNet {
             )
             .with_initializer(he(SQRT_2))
             .init(device),
-            fc2: LinearConfig::new(CONVNET_HIDDEN, output_dim)
+            fc2: LinearConfig::new(CONVNET_HIDDEN, outputs)
                 .with_initializer(he(1.0))
                 .init(device),
             relu: Relu::new(),

@@ -136,7 +136,7 @@ impl DenseNet {
         blocks: [usize; 4],
         growth: usize,
         in_channels: usize,
-        output_dim: usize,
+        outputs: usize,
         device: &Device,
     ) -> Self {
         let mut channels = 2 * growth;
@@ -161,7 +161,7 @@ impl DenseNet {
             transitions,
             bn: batch_norm(channels, device),
             relu: Relu::new(),
-            linear: LinearConfig::new(channels, output_dim).init(device),
+            linear: LinearConfig::new(channels, outputs).init(device),
         }
     }
 

@@ -14,7 +14,7 @@ pub enum ModelError {
     /// A size of the configuration that must be at least 1 is 0.
     #[error("backbone {field}: expected at least 1, got 0")]
     Zero {
-        /// The configuration field (`output_dim`, `in_channels` or `width`).
+        /// The configuration field (`outputs`, `in_channels` or `width`).
         field: &'static str,
     },
     /// An input batch whose number of channels differs from the network's.

@@ -56,7 +56,7 @@ impl ResNet {
     pub(crate) fn new(
         blocks: [usize; 4],
         in_channels: usize,
-        output_dim: usize,
+        outputs: usize,
         device: &Device,
     ) -> Self {
         let widths = [64, 128, 256, 512];
@@ -73,7 +73,7 @@ impl ResNet {
             layer2: stage(widths[0], widths[1], blocks[1], 2, shortcut, device),
             layer3: stage(widths[1], widths[2], blocks[2], 2, shortcut, device),
             layer4: stage(widths[2], widths[3], blocks[3], 2, shortcut, device),
-            fc: LinearConfig::new(widths[3], output_dim).init(device),
+            fc: LinearConfig::new(widths[3], outputs).init(device),
         }
     }
 

@@ -50,7 +50,7 @@ impl ResNetCifar {
         blocks_per_stage: usize,
         width: usize,
         in_channels: usize,
-        output_dim: usize,
+        outputs: usize,
         shortcut: Shortcut,
         device: &Device,
     ) -> Self {
@@ -62,7 +62,7 @@ impl ResNetCifar {
             layer1: stage(c1, c1, blocks_per_stage, 1, shortcut, device),
             layer2: stage(c1, c2, blocks_per_stage, 2, shortcut, device),
             layer3: stage(c2, c3, blocks_per_stage, 2, shortcut, device),
-            fc: LinearConfig::new(c3, output_dim).init(device),
+            fc: LinearConfig::new(c3, outputs).init(device),
         }
     }
 

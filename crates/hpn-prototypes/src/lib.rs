@@ -15,24 +15,23 @@
 //! and measures them ([`separation_stats`], the paper's Table 2; [`ranking_agreement`]), saves
 //! and loads them in the authors' `.npy` format ([`Prototypes::save_npy`],
 //! [`Prototypes::load_npy`]) and builds the output layouts of regression and the joint task
-//! ([`OutputLayout`], Sec. 2.2-2.3). [`place`] is the single entry point by [`PlacementMethod`].
+//! ([`OutputLayout`], Sec. 2.2-2.3). [`Placement`] is the single entry point by [`PlacementMethod`].
 //!
 //! Optimising placers run as Burn tensor operations on the [`Device`](burn::tensor::Device)
 //! they are given; every random choice is seeded ([`PlacementOptions::seed`]).
 //!
 //! ```
 //! use burn::tensor::Device;
-//! use hpn_prototypes::{PlacementMethod, PlacementOptions, place, separation_stats};
+//! use hpn_prototypes::{Placement, PlacementMethod, separation_stats};
 //!
 //! let device = Device::flex();
-//! let options = PlacementOptions::default();
 //! // 10 classes in 9 dimensions: the regular simplex, every cosine exactly -1/9.
-//! let p = place(PlacementMethod::Uniform, 10, 9, None, &options, &mut |_| {}, &device)?;
+//! let p = Placement::new(PlacementMethod::Uniform, 10, 9).place(&device)?;
 //! assert_eq!((p.classes(), p.dims()), (10, 9));
 //! assert!((separation_stats(&p).max_cosine + 1.0 / 9.0).abs() < 1e-6);
 //!
 //! // 20 classes on S^2 (K > 2D): optimised; every pair at least 45 degrees apart.
-//! let p = place(PlacementMethod::Uniform, 20, 3, None, &options, &mut |_| {}, &device)?;
+//! let p = Placement::new(PlacementMethod::Uniform, 20, 3).place(&device)?;
 //! assert!(separation_stats(&p).min_angle_degrees > 45.0);
 //! # Ok::<(), hpn_prototypes::PrototypeError>(())
 //! ```
@@ -61,7 +60,7 @@ pub use objectives::{
     cosine_matrix, privileged_loss, privileged_loss_with, triplet_targets, triplet_weights,
     uniformity_loss,
 };
-pub use placement::{PlacementMethod, PlacementOptions, PlacementProgress, place};
+pub use placement::{Placement, PlacementMethod, PlacementOptions, PlacementProgress};
 pub use privileged::{
     PRIVILEGED_DEFAULT_LEARNING_RATE, PRIVILEGED_DEFAULT_STEPS, PRIVILEGED_MAX_CLASSES,
     place_privileged, ranking_agreement,

@@ -1,7 +1,6 @@
 //! Reading and writing 2-d numpy `.npy` matrices, the file format of the authors' prototype and
 //! word-vector files.
 
-use std::io::Write;
 use std::path::Path;
 
 use npyz::{NpyFile, Order, TypeChar, WriterBuilder};
@@ -107,7 +106,7 @@ pub(crate) fn read_matrix(path: &Path) -> Result<NpyMatrix, PrototypeError> {
 
 /// Writes a row-major `f32` matrix as a numpy `float32` array of shape (rows, cols), C order.
 ///
-/// The file is written next to `path` first and renamed into place, so a reader never sees a
+/// The file is written atomically (`hpn_common::write_atomic`), so a reader never sees a
 /// half-written file.
 pub(crate) fn write_matrix(
     path: &Path,
@@ -131,16 +130,7 @@ pub(crate) fn write_matrix(
         writer.extend(data.iter().copied()).map_err(io_error)?;
         writer.finish().map_err(io_error)?;
     }
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{file_name}.partial"));
-    let mut file = std::fs::File::create(&temporary).map_err(io_error)?;
-    file.write_all(&bytes).map_err(io_error)?;
-    file.sync_all().map_err(io_error)?;
-    drop(file);
-    std::fs::rename(&temporary, path).map_err(io_error)
+    hpn_common::write_atomic(path, &bytes).map_err(io_error)
 }
 
 impl crate::Prototypes {

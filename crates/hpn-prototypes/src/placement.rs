@@ -124,7 +124,6 @@ impl Default for PlacementOptions {
 }
 
 impl PlacementOptions {
-    /// Checks every value: steps, restarts and progress interval >= 1, learning rate finite > 0.
     /// The number of steps and the learning rate, each the option when set, else the placer's
     /// default.
     pub(crate) fn steps_and_rate(&self, steps: usize, learning_rate: f32) -> (usize, f32) {
@@ -134,6 +133,7 @@ impl PlacementOptions {
         )
     }
 
+    /// Checks every value: steps, restarts and progress interval >= 1, learning rate finite > 0.
     pub fn validate(&self) -> Result<(), PrototypeError> {
         if self.steps == Some(0) {
             return Err(PrototypeError::InvalidOption {
@@ -205,47 +205,112 @@ pub(crate) fn report_closed_form(p: &Prototypes, progress: &mut dyn FnMut(Placem
     });
 }
 
-/// Places `classes` prototypes in `dims` dimensions with `method`: the one entry point a
-/// training program needs. `word_vectors` is read by `privileged` and `word-vectors` (one row
-/// per class, in class order) and ignored otherwise. Deterministic for a fixed `options.seed`.
-pub fn place(
-    method: PlacementMethod,
-    classes: usize,
-    dims: usize,
-    word_vectors: Option<&WordVectors>,
-    options: &PlacementOptions,
-    progress: &mut dyn FnMut(PlacementProgress),
-    device: &Device,
-) -> Result<Prototypes, PrototypeError> {
-    let words = || {
-        word_vectors.ok_or_else(|| PrototypeError::MissingWordVectors {
-            method: method.name().to_string(),
-        })
-    };
-    match method {
-        PlacementMethod::Uniform => {
-            crate::uniform::place_uniform(classes, dims, options, progress, device)
+/// What to place: `classes` prototypes on S^(dims - 1) with `method`, the word vectors
+/// `privileged` and `word-vectors` read (one row per class, in class order), and the placers'
+/// knobs. The one entry point a training program needs; deterministic for a fixed
+/// `options.seed`.
+///
+/// ```
+/// use burn::tensor::Device;
+/// use hpn_prototypes::{Placement, PlacementMethod};
+///
+/// let p = Placement::new(PlacementMethod::Uniform, 4, 3).place(&Device::flex())?;
+/// assert_eq!((p.classes(), p.dims()), (4, 3));
+/// # Ok::<(), hpn_prototypes::PrototypeError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Placement<'a> {
+    /// The placer.
+    pub method: PlacementMethod,
+    /// K, the number of classes.
+    pub classes: usize,
+    /// D, the dimension of the space the prototypes live in (on S^(D-1)).
+    pub dims: usize,
+    /// Class-name word vectors, for `privileged` and `word-vectors`; ignored by the others.
+    pub word_vectors: Option<&'a WordVectors>,
+    /// Seed, steps, learning rate, restarts and the other knobs.
+    pub options: PlacementOptions,
+}
+
+impl<'a> Placement<'a> {
+    /// `classes` prototypes in `dims` dimensions with `method` and default options.
+    pub fn new(method: PlacementMethod, classes: usize, dims: usize) -> Self {
+        Placement {
+            method,
+            classes,
+            dims,
+            word_vectors: None,
+            options: PlacementOptions::default(),
         }
-        PlacementMethod::UniformAuthors => {
-            crate::authors::place_uniform_authors(classes, dims, options, progress, device)
-        }
-        PlacementMethod::Privileged => {
-            crate::privileged::place_privileged(classes, dims, words()?, options, progress, device)
-        }
-        PlacementMethod::Circle => {
-            let p = crate::baselines::place_circle(classes, dims)?;
-            report_closed_form(&p, progress);
-            Ok(p)
-        }
-        PlacementMethod::OneHot => {
-            let p = crate::baselines::place_one_hot(classes, dims)?;
-            report_closed_form(&p, progress);
-            Ok(p)
-        }
-        PlacementMethod::WordVectors => {
-            let p = crate::word_vectors::place_word_vectors(classes, dims, words()?, options)?;
-            report_closed_form(&p, progress);
-            Ok(p)
+    }
+
+    /// The same placement reading these word vectors.
+    pub fn with_word_vectors(mut self, words: &'a WordVectors) -> Self {
+        self.word_vectors = Some(words);
+        self
+    }
+
+    /// The same placement with these options.
+    pub fn with_options(mut self, options: PlacementOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The same placement with this seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.options.seed = seed;
+        self
+    }
+
+    /// Places the prototypes on `device` without reporting progress.
+    pub fn place(&self, device: &Device) -> Result<Prototypes, PrototypeError> {
+        self.place_with_progress(device, &mut |_| {})
+    }
+
+    /// Places the prototypes on `device`; an optimising placer calls `progress` every
+    /// `options.progress_every` steps, a closed form once.
+    pub fn place_with_progress(
+        &self,
+        device: &Device,
+        progress: &mut dyn FnMut(PlacementProgress),
+    ) -> Result<Prototypes, PrototypeError> {
+        let (method, classes, dims, options) = (self.method, self.classes, self.dims, &self.options);
+        let words = || {
+            self.word_vectors
+                .ok_or_else(|| PrototypeError::MissingWordVectors {
+                    method: method.name().to_string(),
+                })
+        };
+        match method {
+            PlacementMethod::Uniform => {
+                crate::uniform::place_uniform(classes, dims, options, progress, device)
+            }
+            PlacementMethod::UniformAuthors => {
+                crate::authors::place_uniform_authors(classes, dims, options, progress, device)
+            }
+            PlacementMethod::Privileged => crate::privileged::place_privileged(
+                classes,
+                dims,
+                words()?,
+                options,
+                progress,
+                device,
+            ),
+            PlacementMethod::Circle => {
+                let p = crate::baselines::place_circle(classes, dims)?;
+                report_closed_form(&p, progress);
+                Ok(p)
+            }
+            PlacementMethod::OneHot => {
+                let p = crate::baselines::place_one_hot(classes, dims)?;
+                report_closed_form(&p, progress);
+                Ok(p)
+            }
+            PlacementMethod::WordVectors => {
+                let p = crate::word_vectors::place_word_vectors(classes, dims, words()?, options)?;
+                report_closed_form(&p, progress);
+                Ok(p)
+            }
         }
     }
 }

@@ -1,10 +1,11 @@
 //! Seeded random numbers on the host: standard Gaussian samples and random orthonormal frames.
 //!
 //! Every random choice of this crate goes through here, so a seed fixes a placement on every
-//! backend and machine (the generator is xoshiro256++, whose output rand documents as stable).
+//! backend and machine: the generator is `hpn_common::stream`'s xoshiro256++, seeded from
+//! (seed, stream) by the project's one seed derivation.
 
+use rand::RngExt;
 use rand::rngs::Xoshiro256PlusPlus;
-use rand::{RngExt, SeedableRng};
 
 /// A seeded source of standard Gaussian numbers (Box-Muller on xoshiro256++).
 pub(crate) struct Gaussian {
@@ -16,9 +17,8 @@ impl Gaussian {
     /// A generator whose whole stream is fixed by `seed`; `stream` separates independent uses
     /// of the same seed (e.g. the initial rows and a projection).
     pub fn new(seed: u64, stream: u64) -> Self {
-        let mixed = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         Self {
-            rng: Xoshiro256PlusPlus::seed_from_u64(mixed),
+            rng: hpn_common::stream(&[seed, stream]),
             spare: None,
         }
     }

@@ -2,7 +2,7 @@
 
 use burn::tensor::Device;
 use hpn_prototypes::{
-    PlacementMethod, PlacementOptions, PrototypeError, Prototypes, WordVectors, place,
+    Placement, PlacementMethod, PlacementOptions, PrototypeError, Prototypes, WordVectors,
     place_circle, place_one_hot, separation_stats,
 };
 
@@ -20,15 +20,10 @@ fn place_with(
         4,
     )
     .expect("valid word vectors");
-    place(
-        method,
-        classes,
-        dims,
-        Some(&words),
-        options,
-        &mut |_| {},
-        &Device::flex(),
-    )
+    Placement::new(method, classes, dims)
+        .with_word_vectors(&words)
+        .with_options(options.clone())
+        .place(&Device::flex())
 }
 
 #[test]
@@ -185,22 +180,16 @@ fn place_dispatches_every_method() {
         (PlacementMethod::WordVectors, 3),
     ] {
         let mut reports = 0;
-        let p = place(
-            method,
-            6,
-            dims,
-            Some(
-                &WordVectors::from_rows(
-                    (0..6).map(|k| k.to_string()).collect(),
-                    (0..24).map(|v| 1.0 + (v % 5) as f32).collect(),
-                    4,
-                )
-                .expect("valid"),
-            ),
-            &options,
-            &mut |_| reports += 1,
-            &Device::flex(),
+        let words = WordVectors::from_rows(
+            (0..6).map(|k| k.to_string()).collect(),
+            (0..24).map(|v| 1.0 + (v % 5) as f32).collect(),
+            4,
         )
+        .expect("valid");
+        let p = Placement::new(method, 6, dims)
+            .with_word_vectors(&words)
+            .with_options(options.clone())
+            .place_with_progress(&Device::flex(), &mut |_| reports += 1)
         .unwrap_or_else(|e| panic!("{method}: {e}"));
         assert_eq!((p.classes(), p.dims()), (6, dims), "{method}");
         assert!(reports >= 1, "{method} reported no progress");

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use hpn_prototypes::{
-    PlacementMethod, PlacementOptions, PrototypeError, Prototypes, WordVectors, place,
+    Placement, PlacementMethod, PlacementOptions, PrototypeError, Prototypes, WordVectors,
     place_privileged, place_uniform_authors, place_word_vectors, privileged_loss,
     ranking_agreement, separation_stats, uniformity_loss,
 };
@@ -171,15 +171,8 @@ fn privileged_trades_some_separation_for_the_word_ranking() {
 #[test]
 fn methods_that_need_word_vectors_say_so() {
     for method in [PlacementMethod::Privileged, PlacementMethod::WordVectors] {
-        let err = place(
-            method,
-            10,
-            4,
-            None,
-            &PlacementOptions::default(),
-            &mut |_| {},
-            &Device::flex(),
-        )
+        let err = Placement::new(method, 10, 4)
+            .place(&Device::flex())
         .expect_err("no word vectors");
         assert!(
             matches!(err, PrototypeError::MissingWordVectors { .. }),

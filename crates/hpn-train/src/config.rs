@@ -1,13 +1,21 @@
 //! The experiment file: one TOML schema for every experiment of the paper.
 //!
-//! Unknown keys are rejected, and every error names the file and the key. Every key has a
-//! default; the defaults are the paper's training recipe (Sec. 3): SGD with lr 0.01, momentum
-//! 0.9, dampening 0, weight decay 1e-4, batch 128, 250 epochs, lr x0.1 at epochs 100 and 200,
-//! loss summed over the batch, accuracy every 10 epochs.
+//! The sections are the libraries' own types where one exists: `[model]` is hpn-models'
+//! [`BackboneConfig`], `dataset.augmentation` and `dataset.normalization` are hpn-data's
+//! [`Augmentation`] and [`Normalization`], `loss.reduction` is hpn-losses' [`Reduction`],
+//! `prototypes.method` is hpn-prototypes' [`PlacementMethod`]. Values are kebab-case
+//! everywhere. Unknown keys are rejected, keys of older files are named with what replaced
+//! them, and every error names the file and the key. Relative paths are taken from the folder
+//! of the experiment file. Every key has a default; the defaults are the paper's training
+//! recipe (Sec. 3): SGD with lr 0.01, momentum 0.9, dampening 0, weight decay 1e-4, batch 128,
+//! 250 epochs, lr x0.1 at epochs 100 and 200, the HPN loss summed over the batch, accuracy
+//! every 10 epochs.
 
 use std::path::{Path, PathBuf};
 
-use hpn_models::{Backbone, Shortcut};
+use hpn_data::{Augmentation, Normalization};
+use hpn_losses::Reduction;
+use hpn_models::BackboneConfig;
 use hpn_prototypes::PlacementMethod;
 use serde::{Deserialize, Serialize};
 
@@ -48,34 +56,6 @@ pub enum DatasetKind {
     Csv,
 }
 
-/// Training-time augmentation (paper Sec. 3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AugmentationKind {
-    /// None.
-    #[default]
-    None,
-    /// Random crop with zero padding (`padding` pixels) and horizontal flip (CIFAR, ImageNet-200).
-    CropFlip,
-    /// Random-resized crop to `image_size` and horizontal flip (CUB-200, OmniArt).
-    RandomResizedCrop,
-}
-
-/// Per-channel normalisation constants.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NormalizationKind {
-    /// Pixels scaled to [0, 1] only.
-    None,
-    /// MNIST mean 0.1307, std 0.3081.
-    #[default]
-    Mnist,
-    /// CIFAR mean (0.507, 0.487, 0.441), std (0.267, 0.256, 0.276).
-    Cifar,
-    /// ImageNet mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225).
-    Imagenet,
-}
-
 /// The rotated-MNIST construction of the paper's Fig. 5.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -101,7 +81,9 @@ impl Default for RotationConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImbalanceConfig {
+    /// Training examples kept of the first class.
     pub min: usize,
+    /// Training examples kept of the last class.
     pub max: usize,
 }
 
@@ -142,14 +124,15 @@ impl Default for CsvConfig {
 pub struct DatasetConfig {
     /// The file format.
     pub kind: DatasetKind,
-    /// Directory of the dataset (relative paths are taken from the current directory).
+    /// Directory of the dataset; a relative path is taken from the folder of the experiment
+    /// file.
     pub path: PathBuf,
     /// Seed of every random choice made on the data (rotation angles, subsets, splits); the
     /// same for all training seeds.
     pub seed: u64,
     /// CIFAR-100: use the 20 coarse labels instead of the 100 fine ones.
     pub coarse_labels: bool,
-    /// Side length images are resized to when read (image folders, CUB, CSV).
+    /// Side length images are stored at when read (image folders, Tiny ImageNet, CUB, CSV).
     pub image_size: Option<u32>,
     /// Build rotated MNIST from the digits (Fig. 5).
     pub rotation: Option<RotationConfig>,
@@ -161,15 +144,17 @@ pub struct DatasetConfig {
     pub imbalance: Option<ImbalanceConfig>,
     /// Hold out this fraction of the training set and evaluate on it instead of the test set.
     pub validation_fraction: Option<f32>,
-    /// Training-time augmentation.
-    pub augmentation: AugmentationKind,
-    /// Zero padding of the random crop.
-    pub padding: usize,
-    /// Per-channel normalisation.
-    pub normalization: NormalizationKind,
-    /// Where decoded images are cached (image folders, CUB, CSV); default: next to the run.
+    /// Training-time augmentation (hpn-data's [`Augmentation`], e.g.
+    /// `{ kind = "crop-flip", padding = 4 }`); evaluation images are never augmented.
+    pub augmentation: Augmentation,
+    /// Per-channel normalisation (hpn-data's [`Normalization`]: `"mnist"`, `"cifar"`,
+    /// `"imagenet"`, `"none"` or `{ mean = [..], std = [..] }`).
+    pub normalization: Normalization,
+    /// The file decoded images are cached in (image folders, Tiny ImageNet, CUB, CSV); absent:
+    /// `<out>/.cache/<dataset folder>/`, beside the run directories.
     pub cache: Option<PathBuf>,
-    /// Skip undecodable images with a warning instead of stopping.
+    /// Datasets of image files (image folders, Tiny ImageNet, CUB, CSV): leave undecodable or
+    /// missing images out with a warning instead of stopping.
     pub skip_bad: bool,
     /// CSV column names, for `kind = "csv"`.
     pub csv: Option<CsvConfig>,
@@ -188,9 +173,8 @@ impl Default for DatasetConfig {
             test_per_class: None,
             imbalance: None,
             validation_fraction: None,
-            augmentation: AugmentationKind::None,
-            padding: 4,
-            normalization: NormalizationKind::Mnist,
+            augmentation: Augmentation::None,
+            normalization: Normalization::mnist(),
             cache: None,
             skip_bad: false,
             csv: None,
@@ -198,51 +182,36 @@ impl Default for DatasetConfig {
     }
 }
 
-/// The network.
+/// Where the outputs should point: class prototypes and regression poles on S^(D-1)
+/// (paper Sec. 2.1-2.3).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct ModelConfig {
-    /// Which backbone.
-    pub backbone: Backbone,
-    /// Output dimension D of the hypersphere S^{D-1} (HPN losses). The baselines size their
-    /// heads themselves: softmax-ce K outputs, mse 1, multitask 1 + K.
-    pub output_dim: usize,
-    /// Shortcut of the CIFAR ResNets where the shape changes.
-    pub shortcut: Shortcut,
-}
-
-impl Default for ModelConfig {
-    fn default() -> Self {
-        ModelConfig {
-            backbone: Backbone::ConvNet,
-            output_dim: 10,
-            shortcut: Shortcut::default(),
-        }
-    }
-}
-
-/// Where the outputs should point: prototypes and poles (paper Sec. 2.1-2.3).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LayoutConfig {
+pub struct PrototypesConfig {
     /// How class prototypes are placed.
     pub method: PlacementMethod,
-    /// Load the class prototypes from this `.npy` (K, D) instead of placing them.
+    /// D: the outputs of an HPN network live on S^(D-1). For the joint task axis 0 holds the
+    /// regression poles and the class prototypes use the other D - 1 axes. The baselines size
+    /// their own output layer (softmax-ce K logits, mse 1, multitask 1 + K).
+    pub dims: usize,
+    /// Load the class prototypes from this `.npy` (K, D) instead of placing them; a relative
+    /// path is taken from the folder of the experiment file.
     pub file: Option<PathBuf>,
-    /// Class-name word vectors (`.npy` or text), for `privileged` and `word-vectors`.
+    /// Class-name word vectors (`.npy` or text), for `privileged` and `word-vectors`; a
+    /// relative path is taken from the folder of the experiment file.
     pub word_vectors: Option<PathBuf>,
     /// Seed of the placement (the same for every training seed, as in the paper).
     pub seed: u64,
     /// Optimisation steps of the placer (its own default when absent).
     pub steps: Option<usize>,
-    /// Regression bounds [v_l, v_u]; default: min and max of the training targets.
+    /// Regression bounds [v_l, v_u] of Eq. 7; default: min and max of the training targets.
     pub regression_bounds: Option<[f32; 2]>,
 }
 
-impl Default for LayoutConfig {
+impl Default for PrototypesConfig {
     fn default() -> Self {
-        LayoutConfig {
+        PrototypesConfig {
             method: PlacementMethod::Uniform,
+            dims: 10,
             file: None,
             word_vectors: None,
             seed: 300,
@@ -267,32 +236,45 @@ pub enum LossKind {
     Multitask,
 }
 
-/// Sum or mean over the batch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReductionKind {
-    /// Sum over the batch (the authors' code).
-    #[default]
-    Sum,
-    /// Mean over the batch.
-    Mean,
+impl LossKind {
+    /// How the loss is reduced over a batch when the experiment file does not say: the sum for
+    /// the HPN losses (the authors' code), the mean for the baselines (PyTorch's default for
+    /// `CrossEntropyLoss` and `MSELoss`; a summed cross-entropy at lr 1e-2 diverges).
+    pub fn default_reduction(self) -> Reduction {
+        match self {
+            LossKind::Hpn => Reduction::Sum,
+            LossKind::SoftmaxCe | LossKind::Mse | LossKind::Multitask => Reduction::Mean,
+        }
+    }
 }
 
 /// The loss and its weighting.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LossConfig {
+    /// HPN or one of the baselines.
     pub kind: LossKind,
-    pub reduction: ReductionKind,
+    /// Sum or mean over the batch; absent: [`LossKind::default_reduction`].
+    pub reduction: Option<Reduction>,
     /// Joint / multitask: w in (1 - w) L_regression + w L_classification. Absent: plain sum.
     pub task_weight: Option<f32>,
+}
+
+impl LossConfig {
+    /// The reduction in force: the configured one, else the kind's default.
+    pub fn reduction(&self) -> Reduction {
+        self.reduction
+            .unwrap_or_else(|| self.kind.default_reduction())
+    }
 }
 
 /// SGD with momentum and a multi-step learning-rate schedule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OptimizerConfig {
+    /// Learning rate of the first epoch.
     pub learning_rate: f64,
+    /// Momentum (PyTorch's form: v = momentum v + (1 - dampening) g).
     pub momentum: f64,
     /// PyTorch and the paper use 0 (Burn's own default is 0.1).
     pub dampening: f64,
@@ -300,6 +282,7 @@ pub struct OptimizerConfig {
     pub weight_decay: f64,
     /// Epochs (0-based) from which the learning rate is multiplied by `gamma` once more.
     pub milestones: Vec<usize>,
+    /// Factor applied to the learning rate at each milestone.
     pub gamma: f64,
 }
 
@@ -328,7 +311,9 @@ impl OptimizerConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainingConfig {
+    /// Epochs per seed.
     pub epochs: usize,
+    /// Training batch size.
     pub batch_size: usize,
     /// Evaluate on the test set every this many epochs and after the last one.
     pub eval_every: usize,
@@ -354,20 +339,27 @@ impl Default for TrainingConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExperimentConfig {
-    /// Name of the run directory `runs/<name>`.
+    /// Name of the run directory `<out>/<name>`.
     pub name: String,
     /// One line saying what the experiment shows.
     pub description: String,
+    /// Classification, regression or both.
     pub task: Task,
     /// Backend used unless the command line says otherwise.
     pub backend: BackendKind,
     /// One training run per seed; results are reported as mean +- std.
     pub seeds: Vec<u64>,
+    /// Where the data comes from and how it is prepared.
     pub dataset: DatasetConfig,
-    pub model: ModelConfig,
-    pub layout: LayoutConfig,
+    /// The network (hpn-models' [`BackboneConfig`]: `backbone`, `shortcut`).
+    pub model: BackboneConfig,
+    /// The class prototypes and regression poles the outputs are trained to point at.
+    pub prototypes: PrototypesConfig,
+    /// The loss.
     pub loss: LossConfig,
+    /// SGD and its schedule.
     pub optimizer: OptimizerConfig,
+    /// Epochs, batches, evaluation, loader threads.
     pub training: TrainingConfig,
 }
 
@@ -380,8 +372,8 @@ impl Default for ExperimentConfig {
             backend: BackendKind::Flex,
             seeds: vec![1, 2, 3],
             dataset: DatasetConfig::default(),
-            model: ModelConfig::default(),
-            layout: LayoutConfig::default(),
+            model: BackboneConfig::default(),
+            prototypes: PrototypesConfig::default(),
             loss: LossConfig::default(),
             optimizer: OptimizerConfig::default(),
             training: TrainingConfig::default(),
@@ -389,8 +381,71 @@ impl Default for ExperimentConfig {
     }
 }
 
+/// Keys of older experiment files and what took their place (docs/config-reference.md,
+/// "Files written for earlier versions").
+const RENAMED_KEYS: [(&str, &str); 4] = [
+    (
+        "layout",
+        "the [layout] section is now [prototypes] (same keys)",
+    ),
+    (
+        "model.output_dim",
+        "D is now `dims` in the [prototypes] section",
+    ),
+    (
+        "dataset.padding",
+        "the padding is now part of the augmentation: augmentation = { kind = \"crop-flip\", padding = 4 }",
+    ),
+    (
+        "dataset.augmentation",
+        "the augmentation is now a table: augmentation = { kind = \"crop-flip\", padding = 4 }, { kind = \"random-resized-crop\", size = 224 } or { kind = \"none\" }",
+    ),
+];
+
+/// The first key of `table` that an older version of hpn wrote and this one reads differently.
+fn renamed_key(table: &toml::Table) -> Option<(&'static str, &'static str)> {
+    let section = |name: &str| table.get(name).and_then(toml::Value::as_table);
+    RENAMED_KEYS.into_iter().find(|(key, _)| match *key {
+        "layout" => table.contains_key("layout"),
+        "model.output_dim" => section("model").is_some_and(|t| t.contains_key("output_dim")),
+        "dataset.padding" => section("dataset").is_some_and(|t| t.contains_key("padding")),
+        "dataset.augmentation" => section("dataset")
+            .and_then(|t| t.get("augmentation"))
+            .is_some_and(toml::Value::is_str),
+        _ => false,
+    })
+}
+
+/// `path` without `.` components and with each `..` taken back against the component before
+/// it, without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `path` taken from `base` when relative.
+fn resolve(base: &Path, path: &Path) -> PathBuf {
+    if path.as_os_str().is_empty() || path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        normalize(&base.join(path))
+    }
+}
+
 impl ExperimentConfig {
-    /// Reads and checks an experiment file.
+    /// Reads and checks an experiment file; relative paths in it are taken from its folder.
     pub fn load(path: &Path) -> Result<Self, TrainError> {
         let text = std::fs::read_to_string(path).map_err(|source| TrainError::ReadConfig {
             path: path.to_path_buf(),
@@ -399,20 +454,56 @@ impl ExperimentConfig {
         Self::parse(&text, path)
     }
 
-    /// Parses and checks the TOML `text`; `path` is only used in error messages.
+    /// Parses and checks the TOML `text` of the experiment file at `path` (which need not
+    /// exist: the embedded quickstart is parsed as `configs/quickstart.toml`). `path` names the
+    /// file in errors, and relative paths in the text are taken from its folder. The loss
+    /// reduction in force is filled in, so the parsed config says everything it does.
     pub fn parse(text: &str, path: &Path) -> Result<Self, TrainError> {
-        let config: ExperimentConfig =
-            toml::from_str(text).map_err(|e| TrainError::ParseConfig {
+        let parse_error = |message: String| TrainError::ParseConfig {
+            path: path.to_path_buf(),
+            message,
+        };
+        let table: toml::Table = toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+        if let Some((key, replacement)) = renamed_key(&table) {
+            return Err(TrainError::RenamedKey {
                 path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+                key,
+                replacement,
+            });
+        }
+        let mut config: ExperimentConfig =
+            toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
         config.validate(path)?;
+        let folder = path.parent().unwrap_or(Path::new(""));
+        let base = std::path::absolute(if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            folder
+        })
+        .map_err(|e| TrainError::io("find the folder of", path, e))?;
+        config.resolve_paths(&base);
+        config.loss.reduction = Some(config.loss.reduction());
         Ok(config)
+    }
+
+    /// Takes every relative path of the config (dataset, cache, prototype file, word vectors)
+    /// from `base`. The CSV file names stay relative to the dataset folder.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        self.dataset.path = resolve(base, &self.dataset.path);
+        self.dataset.cache = self.dataset.cache.as_deref().map(|p| resolve(base, p));
+        self.prototypes.file = self.prototypes.file.as_deref().map(|p| resolve(base, p));
+        self.prototypes.word_vectors = self
+            .prototypes
+            .word_vectors
+            .as_deref()
+            .map(|p| resolve(base, p));
     }
 
     /// The config as TOML, every key written out (what `--dry-run` prints and a run saves).
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot serialise: {e}\n"))
+        let mut full = self.clone();
+        full.loss.reduction = Some(self.loss.reduction());
+        toml::to_string_pretty(&full).unwrap_or_else(|e| format!("# cannot serialise: {e}\n"))
     }
 
     /// Checks the values that the schema alone cannot.
@@ -440,16 +531,19 @@ impl ExperimentConfig {
         if self.seeds.is_empty() {
             return bad("seeds", "[]".into(), "at least one seed");
         }
-        if self.model.output_dim == 0 {
-            return bad("model.output_dim", "0".into(), "at least 1");
-        }
-        if self.task == Task::Joint && self.loss.kind == LossKind::Hpn && self.model.output_dim < 3
-        {
-            return bad(
-                "model.output_dim",
-                self.model.output_dim.to_string(),
-                "at least 3 for a joint task (one pole axis plus at least 2 class dimensions)",
-            );
+        let dims = self.prototypes.dims;
+        if self.loss.kind == LossKind::Hpn {
+            let (minimum, why) = match self.task {
+                Task::Classification => (2, "at least 2 (S^1, the circle)"),
+                Task::Regression => (2, "at least 2 for regression (two poles on S^1)"),
+                Task::Joint => (
+                    3,
+                    "at least 3 for a joint task (one pole axis plus at least 2 class dimensions)",
+                ),
+            };
+            if dims < minimum {
+                return bad("prototypes.dims", dims.to_string(), why);
+            }
         }
         let loss_fits = match self.task {
             Task::Classification => matches!(self.loss.kind, LossKind::Hpn | LossKind::SoftmaxCe),
@@ -526,22 +620,43 @@ impl ExperimentConfig {
                 "1 <= min <= max",
             );
         }
-        if let Some([lo, hi]) = self.layout.regression_bounds
+        if self.dataset.image_size == Some(0) {
+            return bad("dataset.image_size", "0".into(), "at least 1 pixel");
+        }
+        if let Err(e) = self.dataset.augmentation.check() {
+            return bad(
+                "dataset.augmentation",
+                format!("{:?}", self.dataset.augmentation),
+                &e.to_string(),
+            );
+        }
+        if self.dataset.skip_bad
+            && matches!(
+                self.dataset.kind,
+                DatasetKind::Mnist | DatasetKind::Cifar10 | DatasetKind::Cifar100
+            )
+        {
+            return bad(
+                "dataset.skip_bad",
+                "true".into(),
+                "false for IDX and CIFAR binary files, which hold no separate image files to skip (skip_bad applies to image-folder, tiny-imagenet, cub200 and csv)",
+            );
+        }
+        if let Some([lo, hi]) = self.prototypes.regression_bounds
             && !(lo < hi && lo.is_finite() && hi.is_finite())
         {
             return bad(
-                "layout.regression_bounds",
+                "prototypes.regression_bounds",
                 format!("[{lo}, {hi}]"),
                 "[lower, upper] with lower < upper",
             );
         }
-        let needs_words = matches!(
-            self.layout.method,
-            PlacementMethod::Privileged | PlacementMethod::WordVectors
-        );
-        if needs_words && self.layout.word_vectors.is_none() && self.layout.file.is_none() {
+        if self.prototypes.method.needs_word_vectors()
+            && self.prototypes.word_vectors.is_none()
+            && self.prototypes.file.is_none()
+        {
             return bad(
-                "layout.word_vectors",
+                "prototypes.word_vectors",
                 "absent".into(),
                 "a word-vector file for the privileged / word-vectors placements",
             );
@@ -584,10 +699,38 @@ mod tests {
         assert_eq!(c.optimizer.weight_decay, 1e-4);
         assert_eq!(c.training.epochs, 250);
         assert_eq!(c.training.batch_size, 128);
-        assert_eq!(c.loss.reduction, ReductionKind::Sum);
+        assert_eq!(c.loss.reduction(), Reduction::Sum);
         assert!((c.optimizer.learning_rate_at(99) - 0.01).abs() < 1e-12);
         assert!((c.optimizer.learning_rate_at(100) - 0.001).abs() < 1e-12);
         assert!((c.optimizer.learning_rate_at(249) - 0.0001).abs() < 1e-12);
+    }
+
+    #[test]
+    fn each_loss_kind_has_its_own_default_reduction() {
+        let reduction = |kind: &str| {
+            let text = format!(
+                "task = \"{}\"\n[dataset.rotation]\n[prototypes]\ndims = 3\n[loss]\nkind = \"{kind}\"\ntask_weight = 0.5\n",
+                match kind {
+                    "softmax-ce" => "classification",
+                    "mse" => "regression",
+                    _ => "joint",
+                }
+            );
+            parse(&text).unwrap().loss.reduction()
+        };
+        assert_eq!(reduction("hpn"), Reduction::Sum);
+        assert_eq!(reduction("softmax-ce"), Reduction::Mean);
+        assert_eq!(reduction("mse"), Reduction::Mean);
+        assert_eq!(reduction("multitask"), Reduction::Mean);
+        let explicit = parse("[loss]\nkind = \"softmax-ce\"\nreduction = \"sum\"\n").unwrap();
+        assert_eq!(explicit.loss.reduction(), Reduction::Sum);
+        // What a run saves spells the reduction in force out.
+        assert!(
+            parse("[loss]\nkind = \"softmax-ce\"\n")
+                .unwrap()
+                .to_toml()
+                .contains("reduction = \"mean\"")
+        );
     }
 
     #[test]
@@ -608,38 +751,114 @@ mod tests {
     }
 
     #[test]
+    fn keys_of_older_files_name_their_replacement() {
+        let cases = [
+            ("[layout]\nmethod = \"uniform\"\n", "layout", "[prototypes]"),
+            ("[model]\noutput_dim = 10\n", "model.output_dim", "dims"),
+            ("[dataset]\npadding = 4\n", "dataset.padding", "crop-flip"),
+            (
+                "[dataset]\naugmentation = \"crop-flip\"\n",
+                "dataset.augmentation",
+                "kind",
+            ),
+        ];
+        for (text, key, replacement) in cases {
+            let err = parse(text).unwrap_err();
+            assert!(
+                matches!(err, TrainError::RenamedKey { key: k, .. } if k == key),
+                "{text:?}: {err}"
+            );
+            let message = err.to_string();
+            assert!(message.contains("test.toml"), "{message}");
+            assert!(message.contains(replacement), "{message}");
+        }
+    }
+
+    #[test]
     fn inconsistent_values_are_reported_with_their_key() {
         let cases = [
-            ("[model]\noutput_dim = 0\n", "model.output_dim"),
+            ("[prototypes]\ndims = 1\n", "prototypes.dims"),
             (
-                "task = \"joint\"\n[model]\noutput_dim = 2\n",
-                "model.output_dim",
+                "task = \"joint\"\n[dataset.rotation]\n[prototypes]\ndims = 2\n",
+                "prototypes.dims",
             ),
             ("[loss]\nkind = \"mse\"\n", "loss.kind"),
             (
                 "[optimizer]\nlearning_rate = -1.0\n",
                 "optimizer.learning_rate",
             ),
-            ("[layout]\nmethod = \"privileged\"\n", "layout.word_vectors"),
+            (
+                "[prototypes]\nmethod = \"privileged\"\n",
+                "prototypes.word_vectors",
+            ),
             ("task = \"regression\"\n", "task"),
             (
                 "[dataset]\nvalidation_fraction = 1.5\n",
                 "dataset.validation_fraction",
             ),
             ("seeds = []\n", "seeds"),
+            ("[dataset]\nskip_bad = true\n", "dataset.skip_bad"),
+            (
+                "[dataset]\nkind = \"cifar10\"\nskip_bad = true\n",
+                "dataset.skip_bad",
+            ),
+            (
+                "[dataset]\naugmentation = { kind = \"random-resized-crop\", size = 0 }\n",
+                "dataset.augmentation",
+            ),
         ];
         for (text, key) in cases {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(key), "{text:?}: {err}");
         }
+        // skip_bad is accepted where there are image files to skip.
+        for kind in ["image-folder", "tiny-imagenet", "cub200"] {
+            parse(&format!("[dataset]\nkind = \"{kind}\"\nskip_bad = true\n")).unwrap();
+        }
+    }
+
+    #[test]
+    fn library_types_are_read_in_their_own_serde_form() {
+        let c = parse(
+            "[model]\nbackbone = { resnet-cifar = { depth = 20, width = 2 } }\nshortcut = \"zero-pad\"\n\
+             [dataset]\naugmentation = { kind = \"crop-flip\", padding = 2 }\nnormalization = \"cifar\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.model.backbone,
+            hpn_models::Backbone::ResNetCifar { depth: 20, width: 2 }
+        );
+        assert_eq!(c.model.shortcut, hpn_models::Shortcut::ZeroPad);
+        assert_eq!(c.dataset.augmentation, Augmentation::CropFlip { padding: 2 });
+        assert_eq!(c.dataset.normalization, Normalization::cifar());
+    }
+
+    #[test]
+    fn relative_paths_are_taken_from_the_folder_of_the_file() {
+        let text = "[dataset]\npath = \"../data/mnist\"\ncache = \"cache/x.bin\"\n\
+                    [prototypes]\nfile = \"p.npy\"\nword_vectors = \"/abs/w.txt\"\n";
+        let c = ExperimentConfig::parse(text, Path::new("/srv/hpn/configs/exp.toml")).unwrap();
+        assert_eq!(c.dataset.path, Path::new("/srv/hpn/data/mnist"));
+        assert_eq!(c.dataset.cache.as_deref(), Some(Path::new("/srv/hpn/configs/cache/x.bin")));
+        assert_eq!(c.prototypes.file.as_deref(), Some(Path::new("/srv/hpn/configs/p.npy")));
+        assert_eq!(c.prototypes.word_vectors.as_deref(), Some(Path::new("/abs/w.txt")));
+        // A config without a folder takes its paths from the current directory.
+        let here = parse("[dataset]\npath = \"d\"\n").unwrap();
+        assert_eq!(
+            here.dataset.path,
+            std::path::absolute("d").unwrap()
+        );
     }
 
     #[test]
     fn round_trips_through_toml() {
-        let c =
-            parse("name = \"x\"\ntask = \"joint\"\n[dataset.rotation]\n[model]\noutput_dim = 3\n")
-                .unwrap();
+        let c = parse(
+            "name = \"x\"\ntask = \"joint\"\n[dataset.rotation]\n[prototypes]\ndims = 3\n\
+             [dataset]\naugmentation = { kind = \"crop-flip\", padding = 4 }\n",
+        )
+        .unwrap();
+        assert_eq!(c.loss.reduction, Some(Reduction::Sum));
         let again = parse(&c.to_toml()).unwrap();
-        assert_eq!(c, again);
+        assert_eq!(again, c);
     }
 }

@@ -3,11 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hpn_data::{Augmentation, AugmentedDataset, CsvColumns, ImageSet, Normalization, Splits};
+use hpn_data::{Augmentation, AugmentedDataset, CsvColumns, ImageSet, Splits};
 
-use crate::config::{
-    AugmentationKind, DatasetConfig, DatasetKind, ExperimentConfig, NormalizationKind,
-};
+use crate::config::{DatasetConfig, DatasetKind, ExperimentConfig};
 use crate::error::TrainError;
 
 /// The data of one experiment, prepared as the config asks.
@@ -37,24 +35,26 @@ impl PreparedData {
     }
 }
 
-/// The default cache location of decoded images for a dataset directory.
-fn default_cache(config: &DatasetConfig) -> PathBuf {
+/// The default cache folder of decoded images for a dataset directory: one folder per dataset
+/// path under `cache_root`.
+fn default_cache(config: &DatasetConfig, cache_root: &Path) -> PathBuf {
     let stem: String = config
         .path
         .to_string_lossy()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    PathBuf::from("runs").join(".cache").join(stem)
+    cache_root.join(stem.trim_start_matches('_'))
 }
 
-/// Reads the splits of `config.dataset`, before any subsampling.
-pub fn read_splits(config: &DatasetConfig) -> Result<Splits, TrainError> {
+/// Reads the splits of `config.dataset`, before any subsampling. Decoded images of image-file
+/// datasets are cached under `cache_root` unless the config names a cache.
+pub fn read_splits(config: &DatasetConfig, cache_root: &Path) -> Result<Splits, TrainError> {
     let path = config.path.as_path();
     let cache_dir = config
         .cache
         .clone()
-        .unwrap_or_else(|| default_cache(config));
+        .unwrap_or_else(|| default_cache(config, cache_root));
     let cache = |name: &str| -> PathBuf { cache_dir.join(name) };
     let size = config.image_size;
     let splits = match config.kind {
@@ -110,38 +110,37 @@ fn make_cache_dir(dir: &Path) -> Result<(), TrainError> {
     std::fs::create_dir_all(dir).map_err(|e| TrainError::io("create cache directory", dir, e))
 }
 
-/// Reads the dataset and applies rotation, subsampling, imbalance and the validation split.
-/// Every random choice is drawn from `data_seed`, so all training seeds see the same data.
-pub fn prepare(config: &ExperimentConfig, data_seed: u64) -> Result<PreparedData, TrainError> {
+/// Reads the dataset (caching decoded images under `cache_root`, see [`read_splits`]) and
+/// applies rotation, subsampling, imbalance and the validation split. Every random choice is
+/// drawn from `dataset.seed`, so all training seeds see the same data.
+pub fn prepare(config: &ExperimentConfig, cache_root: &Path) -> Result<PreparedData, TrainError> {
     let d = &config.dataset;
+    // One stream per random choice on the data, all derived from `dataset.seed`.
+    let seed_of = |choice: u64| hpn_common::derive_seed(&[d.seed, choice]);
     let Splits {
         mut train,
         mut test,
-    } = read_splits(d)?;
+    } = read_splits(d, cache_root)?;
     if let Some(rotation) = &d.rotation {
-        train = hpn_data::rotated_mnist(&train, &rotation.digits, rotation.max_degrees, data_seed)?;
-        test = hpn_data::rotated_mnist(
-            &test,
-            &rotation.digits,
-            rotation.max_degrees,
-            data_seed.wrapping_add(1),
-        )?;
+        let (digits, degrees) = (&rotation.digits, rotation.max_degrees);
+        train = hpn_data::rotated_mnist(&train, digits, degrees, seed_of(0))?;
+        test = hpn_data::rotated_mnist(&test, digits, degrees, seed_of(1))?;
     }
     if let Some(n) = d.train_per_class {
-        train = hpn_data::subsample_per_class(&train, n, data_seed)?;
+        train = hpn_data::subsample_per_class(&train, n, seed_of(2))?;
     }
     if let Some(imb) = d.imbalance {
-        train = hpn_data::linear_imbalance(&train, imb.min, imb.max, data_seed)?;
+        train = hpn_data::linear_imbalance(&train, imb.min, imb.max, seed_of(3))?;
     }
     let eval = if let Some(fraction) = d.validation_fraction {
-        let (t, v) = hpn_data::train_validation_split(&train, fraction, data_seed)?;
+        let (t, v) = hpn_data::train_validation_split(&train, fraction, seed_of(4))?;
         train = t;
         v
     } else {
         test
     };
     let eval = match d.test_per_class {
-        Some(n) => hpn_data::subsample_per_class(&eval, n, data_seed.wrapping_add(2))?,
+        Some(n) => hpn_data::subsample_per_class(&eval, n, seed_of(5))?,
         None => eval,
     };
     let class_names = train.class_names().to_vec();
@@ -152,49 +151,17 @@ pub fn prepare(config: &ExperimentConfig, data_seed: u64) -> Result<PreparedData
     })
 }
 
-/// The normalisation constants the config names (hpn-data's CIFAR, ImageNet and MNIST
-/// constants). Three constants on a grey image become their mean.
-pub fn normalization(kind: NormalizationKind, channels: usize) -> Normalization {
-    let n = match kind {
-        NormalizationKind::None => Normalization::unit_range(),
-        NormalizationKind::Mnist => Normalization::mnist(),
-        NormalizationKind::Cifar => Normalization::cifar(),
-        NormalizationKind::Imagenet => Normalization::imagenet(),
-    };
-    if n.mean.len() == channels || n.mean.len() == 1 {
-        return n;
-    }
-    let average = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
-    Normalization {
-        mean: vec![average(&n.mean); channels],
-        std: vec![average(&n.std); channels],
-    }
-}
-
-/// The training-time augmentation the config names.
-pub fn augmentation(config: &DatasetConfig, height: usize) -> Augmentation {
-    match config.augmentation {
-        AugmentationKind::None => Augmentation::None,
-        AugmentationKind::CropFlip => Augmentation::CropFlip {
-            padding: config.padding,
-        },
-        AugmentationKind::RandomResizedCrop => Augmentation::RandomResizedCrop {
-            size: config.image_size.unwrap_or(height as u32),
-        },
-    }
-}
-
 /// The augmented training set and the plain evaluation set of an experiment.
 pub fn datasets(
     config: &ExperimentConfig,
     data: &PreparedData,
     seed: u64,
 ) -> (AugmentedDataset, AugmentedDataset) {
-    let (channels, height, _) = data.image_shape();
-    let norm = normalization(config.dataset.normalization, channels);
+    let (channels, _, _) = data.image_shape();
+    let norm = config.dataset.normalization.for_channels(channels);
     let train = AugmentedDataset::new(
         data.train.clone(),
-        augmentation(&config.dataset, height),
+        config.dataset.augmentation.clone(),
         norm.clone(),
         seed,
     );

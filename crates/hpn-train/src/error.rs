@@ -17,6 +17,16 @@ pub enum TrainError {
     /// A config file is not valid TOML or does not match the schema (unknown key, wrong type).
     #[error("invalid config {path}: {message}")]
     ParseConfig { path: PathBuf, message: String },
+    /// A config uses a key that an older version of hpn read and this one reads differently.
+    #[error("config {path}: `{key}` is from an older experiment file: {replacement} (see docs/config-reference.md)")]
+    RenamedKey {
+        /// The experiment file.
+        path: PathBuf,
+        /// The key as the file spells it.
+        key: &'static str,
+        /// What to write instead.
+        replacement: &'static str,
+    },
     /// A config is well-formed but asks for something inconsistent.
     #[error("config {path}: key `{key}` = {value}: {expected}")]
     InvalidValue {
@@ -74,6 +84,15 @@ pub enum TrainError {
     ResumeMismatch {
         path: PathBuf,
         section: &'static str,
+    },
+    /// [`RunOptions::stop`](crate::RunOptions::stop) was raised: the seed in progress stopped
+    /// after its epoch `epochs_done`, with its checkpoint written, as a killed run would.
+    #[error("stopped after epoch {epochs_done} of seed {seed} (checkpoint written; --resume continues)")]
+    Stopped {
+        /// The seed that stopped.
+        seed: u64,
+        /// Epochs it has finished.
+        epochs_done: usize,
     },
     /// The loss became NaN or infinite.
     #[error("training diverged at epoch {epoch}, batch {batch}: loss is {value}")]

@@ -1,16 +1,24 @@
-//! One experiment from config to results: output layout, data, and every seed's training run.
+//! One experiment from config to results: output layout, head, data, and every seed's
+//! training run.
 //!
-//! Layout of a run directory `<out>/<name>/`:
-//! - `config.toml`: the resolved config, every key written out;
-//! - `layout.json` and `prototypes-{D}d-{K}c.npy`: what the outputs were trained to point at;
+//! A run directory `<out>/<name>/` holds:
+//! - `config.toml`: the resolved config, every key written out, paths absolute;
+//! - `head.json` ([`SavedHead`]) and `prototypes-{D}d-{K}c.npy`: how the outputs are read and
+//!   what they were trained to point at;
 //! - `prototypes/`: the placement cache, by (method, seed, K, D);
 //! - `seed-<s>/`: `metrics.csv`, `state.json` + records (checkpoint), `model.bpk`, `curves.svg`;
 //! - `summary.json`, `summary.md`: mean +- std over the seeds.
+//!
+//! Decoded images of image-file datasets are cached in `<out>/.cache/` unless the config names
+//! a cache file.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
+use burn::tensor::Device;
 use hpn_losses::RegressionBounds;
-use hpn_prototypes::{OutputLayout, Prototypes};
+use hpn_prototypes::Prototypes;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ExperimentConfig, Task};
@@ -18,25 +26,32 @@ use crate::data::{self, PreparedData};
 use crate::device::{BackendKind, select_device};
 use crate::error::TrainError;
 use crate::fsutil::{create_dir, write_atomic};
-use crate::layout;
-use crate::objective::{Objective, output_width};
+use crate::head::Head;
+use crate::output_layout;
 use crate::summary::Summary;
 use crate::train::{SeedOptions, SeedResult, train_seed};
 
-/// Command-line choices that override the config.
+/// Command-line choices that override the config, and how the run reports and stops.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
-    /// Parent of the run directory (default `runs`).
+    /// Parent of the run directory (default `runs`); the decoded-image cache goes to its
+    /// `.cache/` unless the config names one.
     pub out: Option<PathBuf>,
+    /// Backend instead of the config's.
     pub backend: Option<BackendKind>,
+    /// Seeds instead of the config's.
     pub seeds: Option<Vec<u64>>,
+    /// Epochs instead of the config's.
     pub epochs: Option<usize>,
     /// Continue each seed from its checkpoint.
     pub resume: bool,
     /// No progress bars or per-epoch lines.
     pub quiet: bool,
-    /// Stop each seed after this many epochs in this process (kill-and-resume tests).
-    pub stop_after: Option<usize>,
+    /// Checked after every epoch: once it is true, the seed in progress stops with its
+    /// checkpoint written, as a killed run would, and [`run`] returns
+    /// [`TrainError::Stopped`]; `--resume` continues from there. Raise it from a signal
+    /// handler, another thread, or before the run to train exactly one epoch.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl RunOptions {
@@ -54,19 +69,24 @@ impl RunOptions {
         config
     }
 
+    /// The parent of the run directories.
+    pub fn out_dir(&self) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| PathBuf::from("runs"))
+    }
+
     /// The run directory of `config`.
     pub fn run_dir(&self, config: &ExperimentConfig) -> PathBuf {
-        self.out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("runs"))
-            .join(&config.name)
+        self.out_dir().join(&config.name)
     }
 }
 
-/// What a run directory records about its output space, so it can be evaluated again.
+/// `head.json`: what a run directory records about how its outputs are read, so that it can
+/// be evaluated and used for prediction again.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunLayout {
+pub struct SavedHead {
+    /// The task trained.
     pub task: Task,
+    /// Class names in label order.
     pub class_names: Vec<String>,
     /// Width of the network output.
     pub output_width: usize,
@@ -78,58 +98,55 @@ pub struct RunLayout {
     pub prototypes_file: Option<String>,
 }
 
-impl RunLayout {
-    /// The output layout and objective this run was trained with.
-    pub fn objective(
+/// Name of the head file in a run directory.
+pub const HEAD_FILE: &str = "head.json";
+
+impl SavedHead {
+    /// The head this run was trained with, on `device`.
+    pub fn head(
         &self,
         config: &ExperimentConfig,
         run_dir: &Path,
-    ) -> Result<(Option<OutputLayout>, Objective), TrainError> {
+        device: &Device,
+    ) -> Result<Head, TrainError> {
         let bounds = match self.bounds {
             Some([lo, hi]) => Some(RegressionBounds::new(lo, hi)?),
             None => None,
         };
-        let output_layout = match (&self.prototypes_file, config.loss.kind) {
-            (_, k) if k != crate::config::LossKind::Hpn => None,
-            (None, _) => Some(OutputLayout::regression(config.model.output_dim)?),
-            (Some(file), _) => {
-                let p = Prototypes::load_npy(&run_dir.join(file))?;
-                Some(match self.task {
-                    Task::Joint => OutputLayout::joint(p),
-                    _ => OutputLayout::classification(p),
-                })
-            }
-        };
-        let objective = Objective::new(
-            config,
-            output_layout.as_ref(),
-            self.class_names.len(),
-            bounds,
-        );
-        Ok((output_layout, objective))
+        let file = self.prototypes_file.as_ref().map(|f| run_dir.join(f));
+        let layout = output_layout::from_saved(config, file.as_deref())?;
+        Head::new(config, layout.as_ref(), self.class_names.len(), bounds, device)
     }
 
-    /// Reads `layout.json` of a run directory.
+    /// Reads `head.json` of a run directory.
     pub fn load(run_dir: &Path) -> Result<Self, TrainError> {
-        let path = run_dir.join("layout.json");
+        let path = run_dir.join(HEAD_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io("read", &path, e))?;
         serde_json::from_str(&text).map_err(|e| TrainError::Run {
             path,
-            message: format!("not a valid layout file: {e}"),
+            message: format!("not a valid head file: {e}"),
         })
+    }
+
+    fn write(&self, run_dir: &Path) -> Result<(), TrainError> {
+        let json = serde_json::to_string_pretty(self).map_err(|e| TrainError::Run {
+            path: run_dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        write_atomic(&run_dir.join(HEAD_FILE), json.as_bytes())
     }
 }
 
 /// The regression bounds of an experiment: from the config, else min and max of the
 /// training targets (paper Sec. 2.2).
-pub fn regression_bounds(
+pub(crate) fn regression_bounds(
     config: &ExperimentConfig,
     data: &PreparedData,
 ) -> Result<Option<RegressionBounds>, TrainError> {
     if config.task == Task::Classification {
         return Ok(None);
     }
-    if let Some([lo, hi]) = config.layout.regression_bounds {
+    if let Some([lo, hi]) = config.prototypes.regression_bounds {
         return Ok(Some(RegressionBounds::new(lo, hi)?));
     }
     let targets = data.train.targets().ok_or_else(|| TrainError::Run {
@@ -150,11 +167,11 @@ pub fn describe(config: &ExperimentConfig, options: &RunOptions) -> String {
         options.run_dir(config).display()
     ));
     s.push_str(&format!(
-        "# task {:?}, loss {:?}, backbone {:?}, D = {}, {} seeds x {} epochs, backend {}\n",
+        "# task {:?}, loss {:?}, backbone {}, D = {}, {} seeds x {} epochs, backend {}\n",
         config.task,
         config.loss.kind,
-        config.model.backbone,
-        config.model.output_dim,
+        config.model.backbone.name(),
+        config.prototypes.dims,
         config.seeds.len(),
         config.training.epochs,
         config.backend
@@ -177,7 +194,7 @@ pub fn describe(config: &ExperimentConfig, options: &RunOptions) -> String {
 }
 
 /// The first part of the experiment that differs between a saved run and the config given to
-/// resume it, among those that decide what the weights are: task, dataset, model, output layout,
+/// resume it, among those that decide what the weights are: task, dataset, model, prototypes,
 /// loss, optimiser and batch size. Seeds, epochs (a run may be extended), evaluation interval,
 /// workers and backend may change.
 pub fn resume_conflict(saved: &ExperimentConfig, now: &ExperimentConfig) -> Option<&'static str> {
@@ -187,8 +204,8 @@ pub fn resume_conflict(saved: &ExperimentConfig, now: &ExperimentConfig) -> Opti
         Some("dataset")
     } else if saved.model != now.model {
         Some("model")
-    } else if saved.layout != now.layout {
-        Some("layout")
+    } else if saved.prototypes != now.prototypes {
+        Some("prototypes")
     } else if saved.loss != now.loss {
         Some("loss")
     } else if saved.optimizer != now.optimizer {
@@ -220,8 +237,9 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
     }
     write_atomic(&saved, config.to_toml().as_bytes())?;
 
-    let data = data::prepare(&config, config.dataset.seed)?;
-    if !options.quiet {
+    let data = data::prepare(&config, &options.out_dir().join(".cache"))?;
+    let quiet = options.quiet;
+    if !quiet {
         println!(
             "{}: {} training and {} evaluation images, {} classes, shape {:?}",
             config.name,
@@ -232,7 +250,6 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
         );
     }
     let bounds = regression_bounds(&config, &data)?;
-    let quiet = options.quiet;
     let mut report = |p: hpn_prototypes::PlacementProgress| {
         if !quiet && p.total > 0 && (p.step + 1 == p.total || p.step.is_multiple_of(500)) {
             eprintln!(
@@ -243,11 +260,8 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
             );
         }
     };
-    let output_layout = layout::build(&config, data.num_classes(), &run_dir, &mut report, &device)?;
-    let prototypes_file = match output_layout
-        .as_ref()
-        .and_then(|l| l.class_subspace_prototypes())
-    {
+    let layout = output_layout::build(&config, data.num_classes(), &run_dir, &mut report, &device)?;
+    let prototypes_file = match layout.as_ref().and_then(|l| l.class_subspace_prototypes()) {
         Some(p) => {
             let file = Prototypes::file_name(p.classes(), p.dims());
             p.save_npy(&run_dir.join(&file))?;
@@ -257,7 +271,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
                     "prototypes: {} x {} ({}), max cos {:.4}, min angle {:.2} deg",
                     p.classes(),
                     p.dims(),
-                    config.layout.method,
+                    config.prototypes.method,
                     s.max_cosine,
                     s.min_angle_degrees
                 );
@@ -266,40 +280,26 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
         }
         None => None,
     };
-    let width = output_width(&config, data.num_classes());
-    let run_layout = RunLayout {
+    let head = Head::new(&config, layout.as_ref(), data.num_classes(), bounds, &device)?;
+    SavedHead {
         task: config.task,
         class_names: data.class_names.clone(),
-        output_width: width,
+        output_width: head.width(),
         image_shape: data.image_shape(),
         bounds: bounds.map(|b| [b.lower, b.upper]),
         prototypes_file,
-    };
-    let json = serde_json::to_string_pretty(&run_layout).map_err(|e| TrainError::Run {
-        path: run_dir.clone(),
-        message: e.to_string(),
-    })?;
-    write_atomic(&run_dir.join("layout.json"), json.as_bytes())?;
-    let objective = Objective::new(&config, output_layout.as_ref(), data.num_classes(), bounds);
+    }
+    .write(&run_dir)?;
 
     let seed_options = SeedOptions {
         resume: options.resume,
-        stop_after: options.stop_after,
+        stop: options.stop.clone(),
         quiet,
     };
     let mut results: Vec<SeedResult> = Vec::new();
     for &seed in &config.seeds {
         let dir = run_dir.join(format!("seed-{seed}"));
-        results.push(train_seed(
-            &config,
-            &data,
-            &objective,
-            width,
-            seed,
-            &dir,
-            &seed_options,
-            &device,
-        )?);
+        results.push(train_seed(&config, &data, &head, seed, &dir, &seed_options, &device)?);
     }
     let summary = Summary::new(
         &config.name,

@@ -14,15 +14,19 @@ use crate::checkpoint::load_model;
 use crate::config::ExperimentConfig;
 use crate::data;
 use crate::error::TrainError;
-use crate::experiment::RunLayout;
-use crate::objective::{Objective, Prediction};
+use crate::experiment::SavedHead;
+use crate::head::{Head, Prediction};
 use crate::train::{build_model, evaluate, metrics_of};
 
 /// A trained run, loaded for inference.
 pub struct LoadedRun {
+    /// The config the run was trained with (its `config.toml`).
     pub config: ExperimentConfig,
-    pub layout: RunLayout,
-    pub objective: Objective,
+    /// What `head.json` records: classes, input shape, bounds, prototypes file.
+    pub saved: SavedHead,
+    /// The head rebuilt from it, on the device the run was loaded on.
+    pub head: Head,
+    /// The trained network (inference copy).
     pub model: Model,
     /// The seed directory the model came from.
     pub seed_dir: PathBuf,
@@ -46,15 +50,15 @@ pub fn finished_seeds(run_dir: &Path) -> Result<Vec<PathBuf>, TrainError> {
     Ok(dirs.into_iter().map(|(_, p)| p).collect())
 }
 
-/// Loads the config, layout and the model of `seed_dir` (default: the first finished seed).
+/// Loads the config, head and the model of `seed_dir` (default: the first finished seed).
 pub fn load_run(
     run_dir: &Path,
     seed_dir: Option<&Path>,
     device: &Device,
 ) -> Result<LoadedRun, TrainError> {
     let config = ExperimentConfig::load(&run_dir.join("config.toml"))?;
-    let layout = RunLayout::load(run_dir)?;
-    let (_, objective) = layout.objective(&config, run_dir)?;
+    let saved = SavedHead::load(run_dir)?;
+    let head = saved.head(&config, run_dir, device)?;
     let seed_dir = match seed_dir {
         Some(d) => d.to_path_buf(),
         None => finished_seeds(run_dir)?
@@ -67,12 +71,12 @@ pub fn load_run(
                         .into(),
             })?,
     };
-    let model = build_model(&config, layout.output_width, layout.image_shape.0, device)?;
+    let model = build_model(&config, saved.output_width, saved.image_shape.0, device)?;
     let model = load_model(model, &seed_dir.join("model.bpk"))?.valid();
     Ok(LoadedRun {
         config,
-        layout,
-        objective,
+        saved,
+        head,
         model,
         seed_dir,
     })
@@ -82,6 +86,8 @@ pub fn load_run(
 pub type SeedEvaluation = (PathBuf, Option<f64>, Option<f64>);
 
 /// Accuracy (%) and MAE of every finished seed of a run, re-evaluated on its evaluation set.
+/// Decoded images are cached beside the run directory (`<run>/../.cache`), as training did
+/// with the default `--out`.
 pub fn evaluate_run(run_dir: &Path, device: &Device) -> Result<Vec<SeedEvaluation>, TrainError> {
     let mut out = Vec::new();
     let seeds = finished_seeds(run_dir)?;
@@ -96,25 +102,28 @@ pub fn evaluate_run(run_dir: &Path, device: &Device) -> Result<Vec<SeedEvaluatio
         let run = load_run(run_dir, Some(&dir), device)?;
         let data = match &prepared {
             Some(d) => d,
-            None => prepared.insert(data::prepare(&run.config, run.config.dataset.seed)?),
+            None => prepared.insert(data::prepare(&run.config, &cache_root(run_dir))?),
         };
         let (_, eval) = data::datasets(&run.config, data, 0);
         let score = evaluate(
             &run.model,
-            &run.objective,
+            &run.head,
             eval,
             run.config.training.eval_batch_size,
             run.config.training.workers,
             device,
         )?;
-        let (acc, mae) = metrics_of(
-            &score,
-            run.config.task != crate::config::Task::Regression,
-            run.config.task != crate::config::Task::Classification,
-        );
+        let (acc, mae) = metrics_of(&score, &run.head);
         out.push((dir, acc, mae));
     }
     Ok(out)
+}
+
+/// The decoded-image cache folder of the runs beside `run_dir`.
+fn cache_root(run_dir: &Path) -> PathBuf {
+    run_dir
+        .parent()
+        .map_or_else(|| PathBuf::from(".cache"), |p| p.join(".cache"))
 }
 
 /// Decodes an image file into the channel-first u8 layout of the run's inputs.
@@ -151,7 +160,7 @@ pub fn predict_images(
     images: &[PathBuf],
     device: &Device,
 ) -> Result<Vec<Prediction>, TrainError> {
-    let shape = run.layout.image_shape;
+    let shape = run.saved.image_shape;
     let mut pixels = Vec::new();
     for path in images {
         pixels.extend(decode(path, shape)?);
@@ -163,9 +172,9 @@ pub fn predict_images(
         shape.2,
         vec![0; images.len()],
         None,
-        run.layout.class_names.clone(),
+        run.saved.class_names.clone(),
     )?;
-    let norm = data::normalization(run.config.dataset.normalization, shape.0);
+    let norm = run.config.dataset.normalization.for_channels(shape.0);
     let dataset = AugmentedDataset::new(Arc::new(set), Augmentation::None, norm, 0);
     let items = (0..dataset.len())
         .map(|i| dataset.get(i))
@@ -176,7 +185,7 @@ pub fn predict_images(
         })?;
     let batch = ImageBatcher.batch(items, device);
     let z = run.model.forward(batch.images);
-    Ok(run.objective.predict(z))
+    Ok(run.head.predict(z))
 }
 
 /// The network outputs on the evaluation set of a loaded run, with the labels and targets.
@@ -185,17 +194,24 @@ pub struct EvalOutputs {
     pub outputs: Vec<f32>,
     /// Width of each row.
     pub width: usize,
+    /// Class label of each row.
     pub labels: Vec<usize>,
+    /// Regression target of each row (0 where the set has none).
     pub targets: Vec<f32>,
 }
 
-/// Runs the model of `run` over its evaluation set and keeps every output row.
-pub fn eval_outputs(run: &LoadedRun, device: &Device) -> Result<EvalOutputs, TrainError> {
-    let data = data::prepare(&run.config, run.config.dataset.seed)?;
+/// Runs the model of `run` (trained in `run_dir`) over its evaluation set and keeps every
+/// output row.
+pub fn eval_outputs(
+    run: &LoadedRun,
+    run_dir: &Path,
+    device: &Device,
+) -> Result<EvalOutputs, TrainError> {
+    let data = data::prepare(&run.config, &cache_root(run_dir))?;
     let (_, eval) = data::datasets(&run.config, &data, 0);
     let mut out = EvalOutputs {
         outputs: Vec::new(),
-        width: run.layout.output_width,
+        width: run.saved.output_width,
         labels: data.eval.labels().to_vec(),
         targets: data
             .eval

@@ -1,6 +1,6 @@
 //! # hpn-train: one Hyperspherical Prototype Network experiment, from config to results
 //!
-//! An [`ExperimentConfig`] (a TOML file) names the task, data, backbone, output layout, loss
+//! An [`ExperimentConfig`] (a TOML file) names the task, data, backbone, prototypes, loss
 //! and training recipe. [`run`] places the prototypes (or loads them), prepares the data,
 //! trains one model per seed with the paper's recipe (SGD, momentum 0.9, weight decay 1e-4,
 //! lr x0.1 at epochs 100 and 200) and writes metrics, checkpoints, plots and a summary under
@@ -17,25 +17,28 @@
 //!
 //! Only [`select_device`] names backends; everything else takes a `&Device`.
 
-pub mod checkpoint;
+mod checkpoint;
 pub mod config;
 pub mod data;
-pub mod device;
-pub mod error;
-pub mod experiment;
+mod device;
+mod error;
+mod experiment;
 mod fsutil;
+mod head;
 pub mod inference;
-pub mod layout;
-pub mod metrics;
-pub mod objective;
+mod metrics;
+mod output_layout;
 pub mod plot;
-pub mod progress;
+mod progress;
 pub mod reproduce;
-pub mod summary;
-pub mod train;
+mod summary;
+mod train;
 
 pub use config::ExperimentConfig;
 pub use device::{BackendKind, select_device};
 pub use error::TrainError;
-pub use experiment::{RunOptions, describe, run};
-pub use summary::Summary;
+pub use experiment::{HEAD_FILE, RunOptions, SavedHead, describe, resume_conflict, run};
+pub use head::{BatchScore, Head, Prediction};
+pub use metrics::EpochRecord;
+pub use summary::{MeanStd, SeedSummary, Summary};
+pub use train::SeedResult;

@@ -2,16 +2,17 @@
 //! with momentum and weight decay, multi-step learning rate, evaluation, metrics, checkpoints.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use burn::data::dataloader::DataLoaderBuilder;
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::Device;
-use hpn_data::{AugmentedDataset, ImageBatcher};
-use hpn_models::{BackboneConfig, Model};
+use hpn_data::AugmentedDataset;
+use hpn_models::Model;
 
 use crate::checkpoint::{self, RunState};
 use crate::config::ExperimentConfig;
@@ -19,13 +20,14 @@ use crate::data::PreparedData;
 use crate::error::TrainError;
 use crate::fsutil::create_dir;
 use crate::metrics::{self, EpochRecord};
-use crate::objective::{BatchScore, Objective};
+use crate::head::{BatchScore, Head};
 use crate::plot;
 use crate::progress::Progress;
 
 /// What one finished seed reports.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeedResult {
+    /// The training seed.
     pub seed: u64,
     /// Final accuracy (%) on the evaluation set, when the task has classes.
     pub accuracy: Option<f64>,
@@ -44,23 +46,25 @@ pub struct SeedResult {
 pub struct SeedOptions {
     /// Continue from the checkpoint in the seed directory, if there is one.
     pub resume: bool,
-    /// Stop after this many epochs in this process (to test kill-and-resume); `None`: all.
-    pub stop_after: Option<usize>,
+    /// Checked after every epoch; once true, the seed stops with its checkpoint written.
+    pub stop: Option<Arc<AtomicBool>>,
     /// No progress bar (tests, scripts).
     pub quiet: bool,
 }
 
-/// The network of `config` with `width` outputs on `device`.
+/// The network of `config` with `width` outputs and `in_channels` input channels on `device`.
 pub fn build_model(
     config: &ExperimentConfig,
     width: usize,
     in_channels: usize,
     device: &Device,
 ) -> Result<Model, TrainError> {
-    let mut backbone = BackboneConfig::new(config.model.backbone.clone(), width);
-    backbone.in_channels = in_channels;
-    backbone.shortcut = config.model.shortcut;
-    Ok(backbone.init(device)?)
+    Ok(config
+        .model
+        .clone()
+        .with_outputs(width)
+        .with_in_channels(in_channels)
+        .init(device)?)
 }
 
 /// SGD with momentum (dampening as configured, 0 by default) and coupled L2 weight decay.
@@ -80,31 +84,16 @@ pub fn build_optimizer(config: &ExperimentConfig) -> ModuleOptimizer {
         .init()
 }
 
-/// Seed of the data order and augmentation of `epoch`.
-fn epoch_seed(seed: u64, epoch: usize) -> u64 {
-    // splitmix64 of (seed, epoch): distinct, well-mixed streams per epoch.
-    let mut z = seed
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(epoch as u64 + 1);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Evaluates `model` (inference copy) on `dataset`.
 pub fn evaluate(
     model: &Model,
-    objective: &Objective,
+    head: &Head,
     dataset: AugmentedDataset,
     batch_size: usize,
     workers: usize,
     device: &Device,
 ) -> Result<BatchScore, TrainError> {
-    let loader = DataLoaderBuilder::new(ImageBatcher)
-        .batch_size(batch_size)
-        .num_workers(workers)
-        .set_device(device.clone())
-        .build(dataset);
+    let loader = hpn_data::loader(dataset, batch_size, None, workers, device);
     let mut total = BatchScore::default();
     for batch in loader.iter() {
         let batch = batch.map_err(|e| TrainError::Run {
@@ -120,31 +109,25 @@ pub fn evaluate(
             .collect();
         let targets: Vec<f32> = batch.targets.clone().into_data().iter::<f32>().collect();
         let z = model.forward(batch.images);
-        total.add(objective.score(z, &labels, &targets));
+        total.add(head.score(z, &labels, &targets));
     }
     Ok(total)
 }
 
-/// Accuracy (%) and MAE of a score, as the task defines them.
-pub fn metrics_of(
-    score: &BatchScore,
-    has_classes: bool,
-    has_values: bool,
-) -> (Option<f64>, Option<f64>) {
+/// Accuracy (%) and MAE of a score, as far as `head` reads classes and values.
+pub fn metrics_of(score: &BatchScore, head: &Head) -> (Option<f64>, Option<f64>) {
     let n = score.count.max(1) as f64;
     (
-        has_classes.then(|| 100.0 * score.correct as f64 / n),
-        has_values.then(|| score.abs_error / n),
+        head.has_classes().then(|| 100.0 * score.correct as f64 / n),
+        head.has_values().then(|| score.abs_error / n),
     )
 }
 
 /// Trains one seed in `dir` and returns its final metrics.
-#[allow(clippy::too_many_arguments)]
 pub fn train_seed(
     config: &ExperimentConfig,
     data: &PreparedData,
-    objective: &Objective,
-    width: usize,
+    head: &Head,
     seed: u64,
     dir: &Path,
     options: &SeedOptions,
@@ -156,7 +139,7 @@ pub fn train_seed(
     device.seed(seed);
     ad.seed(seed);
     let (channels, _, _) = data.image_shape();
-    let mut model = build_model(config, width, channels, &ad)?;
+    let mut model = build_model(config, head.width(), channels, &ad)?;
     let mut optimizer = build_optimizer(config);
     let mut state = RunState {
         seed,
@@ -187,27 +170,27 @@ pub fn train_seed(
             dir.display()
         ));
     }
-    let (has_classes, has_values) = (
-        config.task != crate::config::Task::Regression,
-        config.task != crate::config::Task::Classification,
-    );
     let (train_set, eval_set) = crate::data::datasets(config, data, seed);
     let batch_size = config.training.batch_size;
     let mut trained_seconds = 0.0;
     let mut trained_images = 0usize;
-    let last_epoch = match options.stop_after {
-        Some(n) => epochs.min(state.epochs_done + n),
-        None => epochs,
+    let stop_requested = || {
+        options
+            .stop
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::SeqCst))
     };
-    for epoch in state.epochs_done..last_epoch {
+    for epoch in state.epochs_done..epochs {
         let start = Instant::now();
         let lr = config.optimizer.learning_rate_at(epoch);
-        let loader = DataLoaderBuilder::new(ImageBatcher)
-            .batch_size(batch_size)
-            .shuffle(epoch_seed(seed, epoch))
-            .num_workers(config.training.workers)
-            .set_device(ad.clone())
-            .build(train_set.for_epoch(epoch));
+        let loader = hpn_data::epoch_loader(
+            &train_set,
+            epoch,
+            batch_size,
+            Some(seed),
+            config.training.workers,
+            &ad,
+        );
         let batches = data.train.len().div_ceil(batch_size);
         progress.start_epoch(epoch + 1, epochs, batches);
         let mut loss_sum = 0.0f64;
@@ -220,7 +203,7 @@ pub fn train_seed(
             })?;
             let n = batch.images.dims()[0];
             let z = model.forward(batch.images);
-            let loss = objective.loss(z, batch.labels, batch.targets);
+            let loss = head.loss(z, batch.labels, batch.targets);
             let value: f32 = loss.clone().into_scalar();
             if !value.is_finite() {
                 return Err(TrainError::Diverged {
@@ -242,13 +225,13 @@ pub fn train_seed(
         let (accuracy, mae) = if (epoch + 1) % config.training.eval_every == 0 || last {
             let score = evaluate(
                 &model.valid(),
-                objective,
+                head,
                 eval_set.clone(),
                 config.training.eval_batch_size,
                 config.training.workers,
                 device,
             )?;
-            metrics_of(&score, has_classes, has_values)
+            metrics_of(&score, head)
         } else {
             (None, None)
         };
@@ -268,6 +251,13 @@ pub fn train_seed(
         state.epochs_done = epoch + 1;
         metrics::write_csv(&dir.join("metrics.csv"), &state.records)?;
         state = checkpoint::save(dir, &model, &optimizer, state)?;
+        if state.epochs_done < epochs && stop_requested() {
+            progress.finish();
+            return Err(TrainError::Stopped {
+                seed,
+                epochs_done: state.epochs_done,
+            });
+        }
     }
     progress.finish();
     if state.epochs_done == epochs {

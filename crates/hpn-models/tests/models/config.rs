@@ -25,7 +25,7 @@ fn invalid_sizes_are_errors_that_name_the_field() {
     let error = BackboneConfig::new(Backbone::ResNet18, 0)
         .init(&device)
         .unwrap_err();
-    assert!(error.to_string().contains("output_dim"), "{error}");
+    assert!(error.to_string().contains("outputs"), "{error}");
     let error = BackboneConfig::new(Backbone::ConvNet, 3)
         .with_in_channels(0)
         .validate()

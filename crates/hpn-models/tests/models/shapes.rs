@@ -5,7 +5,7 @@ use hpn_models::{Backbone, BackboneConfig, ModelError, Shortcut};
 
 use crate::util::images;
 
-fn output_dims(config: BackboneConfig, input: [usize; 4]) -> [usize; 2] {
+fn outputss(config: BackboneConfig, input: [usize; 4]) -> [usize; 2] {
     let device = Device::flex();
     let model = config.init(&device).expect("valid configuration");
     model.check_input(input).expect("input fits");
@@ -15,7 +15,7 @@ fn output_dims(config: BackboneConfig, input: [usize; 4]) -> [usize; 2] {
 #[test]
 fn cifar_resnets_take_32_and_64_pixels() {
     for side in [32, 64] {
-        let dims = output_dims(
+        let dims = outputss(
             BackboneConfig::new(Backbone::ResNet32, 100),
             [2, 3, side, side],
         );
@@ -24,19 +24,19 @@ fn cifar_resnets_take_32_and_64_pixels() {
     for shortcut in [Shortcut::Conv1x1, Shortcut::ZeroPad] {
         let config = BackboneConfig::new(Backbone::ResNetCifar { depth: 8, width: 2 }, 5)
             .with_shortcut(shortcut);
-        assert_eq!(output_dims(config, [2, 3, 20, 12]), [2, 5]);
+        assert_eq!(outputss(config, [2, 3, 20, 12]), [2, 5]);
     }
 }
 
 #[test]
 fn imagenet_resnets() {
     assert_eq!(
-        output_dims(BackboneConfig::new(Backbone::ResNet18, 7), [2, 3, 64, 64]),
+        outputss(BackboneConfig::new(Backbone::ResNet18, 7), [2, 3, 64, 64]),
         [2, 7]
     );
     // One full-size forward at 224 px.
     assert_eq!(
-        output_dims(BackboneConfig::new(Backbone::ResNet34, 3), [1, 3, 224, 224]),
+        outputss(BackboneConfig::new(Backbone::ResNet34, 3), [1, 3, 224, 224]),
         [1, 3]
     );
 }
@@ -44,11 +44,11 @@ fn imagenet_resnets() {
 #[test]
 fn densenet121_small_inputs() {
     assert_eq!(
-        output_dims(BackboneConfig::new(Backbone::DenseNet121, 10), [2, 3, 8, 8]),
+        outputss(BackboneConfig::new(Backbone::DenseNet121, 10), [2, 3, 8, 8]),
         [2, 10]
     );
     assert_eq!(
-        output_dims(
+        outputss(
             BackboneConfig::new(Backbone::DenseNet121, 4),
             [1, 3, 32, 32]
         ),
@@ -59,10 +59,10 @@ fn densenet121_small_inputs() {
 #[test]
 fn convnet_any_channels_and_small_sizes() {
     let mnist = BackboneConfig::new(Backbone::ConvNet, 3).with_in_channels(1);
-    assert_eq!(output_dims(mnist.clone(), [4, 1, 28, 28]), [4, 3]);
-    assert_eq!(output_dims(mnist, [2, 1, 16, 20]), [2, 3]);
+    assert_eq!(outputss(mnist.clone(), [4, 1, 28, 28]), [4, 3]);
+    assert_eq!(outputss(mnist, [2, 1, 16, 20]), [2, 3]);
     let colour = BackboneConfig::new(Backbone::ConvNet, 10);
-    assert_eq!(output_dims(colour, [2, 3, 32, 32]), [2, 10]);
+    assert_eq!(outputss(colour, [2, 3, 32, 32]), [2, 10]);
 }
 
 #[test]

@@ -1,0 +1,294 @@
+//! What is trained and how an output is read back: the [`Head`] of an experiment, built once
+//! from the task, the loss and the output layout, holding the prototypes and the pole on the
+//! device. Loss, prediction, scoring and output width all come from it.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use hpn_losses::{Reduction, RegressionBounds};
+use hpn_prototypes::OutputLayout;
+
+use crate::config::{ExperimentConfig, LossKind, Task};
+use crate::error::TrainError;
+
+/// How the outputs are read: one arm per (task, loss) pair the config allows.
+#[derive(Clone, Debug)]
+enum Readout {
+    /// Eq. 1 against the prototypes (K, D); prediction by Eq. 3.
+    HpnClasses { prototypes: Tensor<2> },
+    /// Eq. 7 against the upper pole p_u (D); value decoded from cos(z, p_u).
+    HpnRegression {
+        pole: Tensor<1>,
+        bounds: RegressionBounds,
+    },
+    /// Sec. 2.3: Eq. 1 on axes 1.. against the prototypes (K, D - 1) plus Eq. 7 on the whole
+    /// output against the pole on axis 0.
+    HpnJoint {
+        prototypes: Tensor<2>,
+        pole: Tensor<1>,
+        bounds: RegressionBounds,
+    },
+    /// Softmax cross-entropy over K logits.
+    Softmax,
+    /// Squared error of one output against the target scaled to [0, 1].
+    Mse { bounds: RegressionBounds },
+    /// One regression output, then K logits.
+    Multitask { bounds: RegressionBounds },
+}
+
+/// The loss and the readout of one experiment, with the fixed prototypes and poles it
+/// compares against, already on the device.
+#[derive(Clone, Debug)]
+pub struct Head {
+    readout: Readout,
+    reduction: Reduction,
+    task_weight: Option<f32>,
+    num_classes: usize,
+    width: usize,
+}
+
+/// What one batch scored.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BatchScore {
+    /// Examples in the batch.
+    pub count: usize,
+    /// Correctly classified examples (classification and joint).
+    pub correct: usize,
+    /// Sum of |predicted value - true value| (regression and joint).
+    pub abs_error: f64,
+}
+
+impl BatchScore {
+    /// Adds another batch.
+    pub fn add(&mut self, other: BatchScore) {
+        self.count += other.count;
+        self.correct += other.correct;
+        self.abs_error += other.abs_error;
+    }
+}
+
+/// What the model says about one input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// Predicted class and its score (cosine to the prototype, or softmax probability).
+    pub class: Option<(usize, f32)>,
+    /// Predicted regression value.
+    pub value: Option<f32>,
+}
+
+impl Head {
+    /// The head of `config` for `num_classes` classes. `layout` holds the prototypes and poles
+    /// (required by the HPN loss, ignored by the baselines); `bounds` are required by the tasks
+    /// with a regression target. Tensors are placed on `device` once; they are constants, so
+    /// the same head serves the autodiff training device and the plain evaluation device.
+    pub fn new(
+        config: &ExperimentConfig,
+        layout: Option<&OutputLayout>,
+        num_classes: usize,
+        bounds: Option<RegressionBounds>,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        let missing = |what: &str| TrainError::Run {
+            path: "<head>".into(),
+            message: format!(
+                "the {:?} task with the {:?} loss needs {what}",
+                config.task, config.loss.kind
+            ),
+        };
+        let prototypes = || -> Result<Tensor<2>, TrainError> {
+            let p = layout
+                .and_then(OutputLayout::class_subspace_prototypes)
+                .ok_or_else(|| missing("class prototypes"))?;
+            Ok(Tensor::from_data(
+                TensorData::new(p.as_slice().to_vec(), [p.classes(), p.dims()]),
+                device,
+            ))
+        };
+        let pole = || -> Result<Tensor<1>, TrainError> {
+            let p = layout
+                .and_then(OutputLayout::upper_pole)
+                .ok_or_else(|| missing("a regression pole"))?;
+            Ok(Tensor::from_data(TensorData::new(p.to_vec(), [p.len()]), device))
+        };
+        let bounds = || bounds.ok_or_else(|| missing("regression bounds"));
+        let readout = match (config.task, config.loss.kind) {
+            (Task::Classification, LossKind::Hpn) => Readout::HpnClasses {
+                prototypes: prototypes()?,
+            },
+            (Task::Regression, LossKind::Hpn) => Readout::HpnRegression {
+                pole: pole()?,
+                bounds: bounds()?,
+            },
+            (Task::Joint, LossKind::Hpn) => Readout::HpnJoint {
+                prototypes: prototypes()?,
+                pole: pole()?,
+                bounds: bounds()?,
+            },
+            (Task::Classification, _) => Readout::Softmax,
+            (Task::Regression, _) => Readout::Mse { bounds: bounds()? },
+            (Task::Joint, _) => Readout::Multitask { bounds: bounds()? },
+        };
+        let width = match readout {
+            Readout::HpnClasses { .. } | Readout::HpnRegression { .. } | Readout::HpnJoint { .. } => {
+                config.prototypes.dims
+            }
+            Readout::Softmax => num_classes,
+            Readout::Mse { .. } => 1,
+            Readout::Multitask { .. } => 1 + num_classes,
+        };
+        Ok(Head {
+            readout,
+            reduction: config.loss.reduction(),
+            task_weight: config.loss.task_weight,
+            num_classes,
+            width,
+        })
+    }
+
+    /// The width of the network output this head reads: D for the HPN losses, K logits for
+    /// softmax cross-entropy, 1 for MSE, 1 + K for the multitask baseline.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Whether the outputs are read as classes (classification and joint).
+    pub fn has_classes(&self) -> bool {
+        !matches!(
+            self.readout,
+            Readout::HpnRegression { .. } | Readout::Mse { .. }
+        )
+    }
+
+    /// Whether the outputs are read as values (regression and joint).
+    pub fn has_values(&self) -> bool {
+        !matches!(
+            self.readout,
+            Readout::HpnClasses { .. } | Readout::Softmax
+        )
+    }
+
+    /// The training loss of a batch of outputs `z` (N, width): Eq. 1, Eq. 7, their (weighted)
+    /// sum, or a baseline's, reduced over the batch as configured.
+    pub fn loss(&self, z: Tensor<2>, labels: Tensor<1, Int>, targets: Tensor<1>) -> Tensor<1> {
+        let r = self.reduction;
+        match &self.readout {
+            Readout::HpnClasses { prototypes } => {
+                hpn_losses::classification_loss(z, prototypes.clone(), labels, r)
+            }
+            Readout::HpnRegression { pole, bounds } => {
+                hpn_losses::regression_loss(z, pole.clone(), targets, *bounds, r)
+            }
+            Readout::HpnJoint {
+                prototypes,
+                pole,
+                bounds,
+            } => hpn_losses::joint_loss(
+                z,
+                pole.clone(),
+                prototypes.clone(),
+                labels,
+                targets,
+                *bounds,
+                self.task_weight,
+                r,
+            ),
+            Readout::Softmax => hpn_losses::softmax_cross_entropy(z, labels, r),
+            Readout::Mse { bounds } => hpn_losses::mse_regression_loss(z, targets, *bounds, r),
+            Readout::Multitask { bounds } => hpn_losses::multitask_loss(
+                z,
+                labels,
+                targets,
+                *bounds,
+                self.task_weight.unwrap_or(0.5),
+                r,
+            ),
+        }
+    }
+
+    /// Predicted classes (N) and the per-class scores (N, K) of a batch, when the task has
+    /// classes: argmax cosine to the prototypes (Eq. 3) or argmax softmax probability.
+    pub fn classes(&self, z: &Tensor<2>) -> Option<(Tensor<1, Int>, Tensor<2>)> {
+        let [n, width] = z.dims();
+        let scores = match &self.readout {
+            Readout::HpnRegression { .. } | Readout::Mse { .. } => return None,
+            Readout::HpnClasses { prototypes } => {
+                hpn_losses::cosine_similarity(z.clone(), prototypes.clone())
+            }
+            Readout::HpnJoint { prototypes, .. } => hpn_losses::cosine_similarity(
+                hpn_losses::class_subspace(z.clone()),
+                prototypes.clone(),
+            ),
+            Readout::Softmax => burn::tensor::activation::softmax(z.clone(), 1),
+            Readout::Multitask { .. } => {
+                burn::tensor::activation::softmax(z.clone().slice([0..n, 1..width]), 1)
+            }
+        };
+        Some((scores.clone().argmax(1).reshape([n]), scores))
+    }
+
+    /// Predicted values (N) of a batch, when the task has a regression target.
+    pub fn values(&self, z: &Tensor<2>) -> Option<Tensor<1>> {
+        let [n, _] = z.dims();
+        match &self.readout {
+            Readout::HpnClasses { .. } | Readout::Softmax => None,
+            Readout::HpnRegression { pole, bounds } | Readout::HpnJoint { pole, bounds, .. } => {
+                Some(hpn_losses::decode_regression(z.clone(), pole.clone(), *bounds))
+            }
+            Readout::Mse { bounds } => Some(hpn_losses::decode_mse(z.clone(), *bounds)),
+            Readout::Multitask { bounds } => Some(hpn_losses::decode_mse(
+                z.clone().slice([0..n, 0..1]),
+                *bounds,
+            )),
+        }
+    }
+
+    /// Scores a batch of outputs against its labels and targets.
+    pub fn score(&self, z: Tensor<2>, labels: &[usize], targets: &[f32]) -> BatchScore {
+        let mut score = BatchScore {
+            count: labels.len(),
+            ..BatchScore::default()
+        };
+        if let Some((predicted, _)) = self.classes(&z) {
+            score.correct = predicted
+                .into_data()
+                .iter::<i64>()
+                .zip(labels)
+                .filter(|(p, l)| *p == **l as i64)
+                .count();
+        }
+        if let Some(values) = self.values(&z) {
+            score.abs_error = values
+                .into_data()
+                .iter::<f32>()
+                .zip(targets)
+                .map(|(v, &t)| (v as f64 - t as f64).abs())
+                .sum();
+        }
+        score
+    }
+
+    /// Reads each output row back as a class and/or a value.
+    pub fn predict(&self, z: Tensor<2>) -> Vec<Prediction> {
+        let [n, _] = z.dims();
+        let classes: Vec<Option<(usize, f32)>> = match self.classes(&z) {
+            Some((predicted, scores)) => {
+                let k = self.num_classes;
+                let scores: Vec<f32> = scores.into_data().iter::<f32>().collect();
+                predicted
+                    .into_data()
+                    .iter::<i64>()
+                    .enumerate()
+                    .map(|(i, c)| Some((c as usize, scores[i * k + c as usize])))
+                    .collect()
+            }
+            None => vec![None; n],
+        };
+        let values: Vec<Option<f32>> = match self.values(&z) {
+            Some(v) => v.into_data().iter::<f32>().map(Some).collect(),
+            None => vec![None; n],
+        };
+        classes
+            .into_iter()
+            .zip(values)
+            .map(|(class, value)| Prediction { class, value })
+            .collect()
+    }
+}
