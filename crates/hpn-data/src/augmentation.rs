@@ -8,9 +8,11 @@ use rand::{Rng, RngExt};
 use crate::DataError;
 
 /// One augmentation, applied to a `(C, H, W)` `u8` image. In serde form it is a table with a
-/// `kind` (`none`, `crop_flip`, `random_resized_crop`, `resize_center_crop`) and its fields.
+/// `kind` in kebab-case and the variant's fields: `{ kind = "none" }`,
+/// `{ kind = "crop-flip", padding = 4 }`, `{ kind = "random-resized-crop", size = 224 }`,
+/// `{ kind = "resize-center-crop", resize = 256, crop = 224 }`.
 #[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Augmentation {
     /// No change (evaluation of small images): output `(C, H, W)`.
     #[default]

@@ -438,10 +438,10 @@ fn report_counts_and_problems() {
 
 #[test]
 fn augmentation_and_normalization_read_from_toml() {
-    let a: Augmentation = toml::from_str("kind = \"crop_flip\"\npadding = 4").unwrap();
+    let a: Augmentation = toml::from_str("kind = \"crop-flip\"\npadding = 4").unwrap();
     assert_eq!(a, Augmentation::CropFlip { padding: 4 });
     let a: Augmentation =
-        toml::from_str("kind = \"resize_center_crop\"\nresize = 256\ncrop = 224").unwrap();
+        toml::from_str("kind = \"resize-center-crop\"\nresize = 256\ncrop = 224").unwrap();
     assert_eq!(
         a,
         Augmentation::ResizeCenterCrop {
@@ -453,7 +453,30 @@ fn augmentation_and_normalization_read_from_toml() {
         toml::from_str::<Augmentation>("kind = \"none\"").unwrap(),
         Augmentation::None
     );
-    assert!(toml::from_str::<Augmentation>("kind = \"crop_flip\"\npading = 4").is_err());
+    assert!(toml::from_str::<Augmentation>("kind = \"crop-flip\"\npading = 4").is_err());
+    // kebab-case only: the snake_case spelling is not a kind
+    assert!(toml::from_str::<Augmentation>("kind = \"crop_flip\"\npadding = 4").is_err());
+    for (augmentation, text) in [
+        (Augmentation::None, "kind = \"none\"\n"),
+        (
+            Augmentation::CropFlip { padding: 4 },
+            "kind = \"crop-flip\"\npadding = 4\n",
+        ),
+        (
+            Augmentation::RandomResizedCrop { size: 224 },
+            "kind = \"random-resized-crop\"\nsize = 224\n",
+        ),
+        (
+            Augmentation::ResizeCenterCrop {
+                resize: 256,
+                crop: 224,
+            },
+            "kind = \"resize-center-crop\"\nresize = 256\ncrop = 224\n",
+        ),
+    ] {
+        assert_eq!(toml::to_string(&augmentation).unwrap(), text);
+        assert_eq!(toml::from_str::<Augmentation>(text).unwrap(), augmentation);
+    }
     let n: Normalization = toml::from_str("mean = [0.5]\nstd = [0.25]").unwrap();
     assert_eq!(n, Normalization::new(vec![0.5], vec![0.25]).unwrap());
     // A deserialised normalisation is checked when it meets the images.
