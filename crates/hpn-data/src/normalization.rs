@@ -1,12 +1,21 @@
 //! Per-channel normalisation `x = (p / 255 - mean_c) / std_c` of `u8` pixels `p`.
 
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 use crate::DataError;
 
 /// Per-channel mean and standard deviation of pixel values scaled to `[0, 1]`; a pixel `p` of
 /// channel `c` becomes `(p / 255 - mean[c]) / std[c]` (torchvision's `ToTensor` + `Normalize`).
 /// A single mean/std pair applies to every channel.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// In serde form it is a preset name, `"none"` ([`Normalization::unit_range`]), `"mnist"`,
+/// `"cifar"` or `"imagenet"`, or a table `{ mean = [..], std = [..] }`, checked as
+/// [`Normalization::new`] checks it (a bad table is a deserialisation error). It is written as
+/// the preset name when it equals a preset, else as the table.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Normalization {
     /// Mean of each channel, in `[0, 1]` pixel units.
     pub mean: Vec<f32>,
@@ -88,6 +97,41 @@ impl Normalization {
         }
     }
 
+    /// The preset of that serde name: `"none"` ([`Self::unit_range`]), `"mnist"`, `"cifar"`
+    /// or `"imagenet"`; `None` for any other name.
+    pub fn preset(name: &str) -> Option<Self> {
+        match name {
+            "none" => Some(Self::unit_range()),
+            "mnist" => Some(Self::mnist()),
+            "cifar" => Some(Self::cifar()),
+            "imagenet" => Some(Self::imagenet()),
+            _ => None,
+        }
+    }
+
+    /// The serde name of the preset this normalisation equals (see [`Self::preset`]), if any.
+    pub fn preset_name(&self) -> Option<&'static str> {
+        PRESETS
+            .into_iter()
+            .find(|name| Self::preset(name).as_ref() == Some(self))
+    }
+
+    /// The normalisation for images of `channels` channels: kept as is when it has one
+    /// constant per channel or a single pair (which applies to every channel); on a
+    /// one-channel image, several constants (such as the three of [`Self::cifar`]) become
+    /// their mean. Any other mismatch is kept, for [`Self::affine`] to report.
+    pub fn for_channels(&self, channels: usize) -> Normalization {
+        let n = self.mean.len();
+        if channels != 1 || n <= 1 || self.std.len() != n {
+            return self.clone();
+        }
+        let average = |v: &[f32]| v.iter().sum::<f32>() / n as f32;
+        Normalization {
+            mean: vec![average(&self.mean)],
+            std: vec![average(&self.std)],
+        }
+    }
+
     /// For each of `channels` channels, the `(scale, offset)` with `x = p * scale + offset`,
     /// i.e. `scale = 1 / (255 std_c)`, `offset = -mean_c / std_c`. A single mean/std pair is
     /// repeated; any other length that differs from `channels` is an error.
@@ -123,6 +167,59 @@ impl Normalization {
                 ((1.0 / (255.0 * s)) as f32, (-m / s) as f32)
             })
             .collect())
+    }
+}
+
+/// The serde names of the presets, in the order [`Normalization::preset_name`] tries them.
+const PRESETS: [&str; 4] = ["none", "mnist", "cifar", "imagenet"];
+
+/// The table form of a [`Normalization`].
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table<T> {
+    mean: T,
+    std: T,
+}
+
+impl Serialize for Normalization {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.preset_name() {
+            Some(name) => serializer.serialize_str(name),
+            None => Table {
+                mean: &self.mean,
+                std: &self.std,
+            }
+            .serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Normalization {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NormalizationVisitor;
+
+        impl<'de> Visitor<'de> for NormalizationVisitor {
+            type Value = Normalization;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a preset name (\"none\", \"mnist\", \"cifar\" or \"imagenet\") \
+                     or a table { mean = [..], std = [..] }",
+                )
+            }
+
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Normalization, E> {
+                Normalization::preset(name).ok_or_else(|| E::unknown_variant(name, &PRESETS))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Normalization, A::Error> {
+                let table =
+                    Table::<Vec<f32>>::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Normalization::new(table.mean, table.std).map_err(de::Error::custom)
+            }
+        }
+
+        deserializer.deserialize_any(NormalizationVisitor)
     }
 }
 

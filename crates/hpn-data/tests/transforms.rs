@@ -477,14 +477,120 @@ fn augmentation_and_normalization_read_from_toml() {
         assert_eq!(toml::to_string(&augmentation).unwrap(), text);
         assert_eq!(toml::from_str::<Augmentation>(text).unwrap(), augmentation);
     }
-    let n: Normalization = toml::from_str("mean = [0.5]\nstd = [0.25]").unwrap();
-    assert_eq!(n, Normalization::new(vec![0.5], vec![0.25]).unwrap());
-    // A deserialised normalisation is checked when it meets the images.
-    let bad: Normalization = toml::from_str("mean = [0.5]\nstd = [0.0]").unwrap();
-    let set = ImageSet::new(vec![0], 1, 1, 1, vec![0], None, vec!["x".into()]).unwrap();
+}
+
+/// A config section holding a normalisation (a bare string is not a TOML document).
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct WithNormalization {
+    normalization: Normalization,
+}
+
+fn normalization_from_toml(text: &str) -> Result<Normalization, String> {
+    toml::from_str::<WithNormalization>(text)
+        .map(|w| w.normalization)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn normalization_presets_round_trip_through_toml_as_their_names() {
+    for (name, preset) in [
+        ("none", Normalization::unit_range()),
+        ("mnist", Normalization::mnist()),
+        ("cifar", Normalization::cifar()),
+        ("imagenet", Normalization::imagenet()),
+    ] {
+        let text = toml::to_string(&WithNormalization {
+            normalization: preset.clone(),
+        })
+        .unwrap();
+        assert_eq!(text, format!("normalization = \"{name}\"\n"));
+        assert_eq!(normalization_from_toml(&text).unwrap(), preset);
+        assert_eq!(Normalization::preset(name), Some(preset.clone()));
+        assert_eq!(preset.preset_name(), Some(name));
+    }
+    let msg = normalization_from_toml("normalization = \"imagenet21k\"").unwrap_err();
     assert!(
-        AugmentedDataset::new(Arc::new(set), Augmentation::None, bad, 0)
-            .check()
-            .is_err()
+        msg.contains("imagenet21k") && msg.contains("cifar"),
+        "{msg}"
     );
+}
+
+#[test]
+fn normalization_tables_round_trip_and_bad_tables_are_errors() {
+    let custom = Normalization::new(vec![0.5, 0.25, 0.125], vec![0.25, 0.5, 2.0]).unwrap();
+    let text = toml::to_string(&WithNormalization {
+        normalization: custom.clone(),
+    })
+    .unwrap();
+    assert!(!text.contains('"'), "{text}");
+    assert_eq!(normalization_from_toml(&text).unwrap(), custom);
+    let inline =
+        normalization_from_toml("normalization = { mean = [0.5], std = [0.25] }").unwrap();
+    assert_eq!(inline, Normalization::new(vec![0.5], vec![0.25]).unwrap());
+    assert_eq!(inline.preset_name(), None);
+    // A table equal to a preset is written as the preset's name.
+    let cifar = normalization_from_toml(
+        "normalization = { mean = [0.507, 0.487, 0.441], std = [0.267, 0.256, 0.276] }",
+    )
+    .unwrap();
+    assert_eq!(cifar, Normalization::cifar());
+    assert_eq!(
+        toml::to_string(&WithNormalization {
+            normalization: cifar
+        })
+        .unwrap(),
+        "normalization = \"cifar\"\n"
+    );
+
+    let msg = normalization_from_toml("normalization = { mean = [0.5], std = [-0.25] }")
+        .unwrap_err();
+    assert!(msg.contains("standard deviation -0.25"), "{msg}");
+    let msg = normalization_from_toml("normalization = { mean = [0.5, 0.5], std = [0.25] }")
+        .unwrap_err();
+    assert!(
+        msg.contains("2 means and 1 standard deviations"),
+        "{msg}"
+    );
+    let msg = normalization_from_toml("normalization = { mean = [0.5], std = [0.0] }")
+        .unwrap_err();
+    assert!(msg.contains("standard deviation 0"), "{msg}");
+    let msg = normalization_from_toml("normalization = { mean = [0.5] }").unwrap_err();
+    assert!(msg.contains("std"), "{msg}");
+    let msg =
+        normalization_from_toml("normalization = { mean = [0.5], std = [0.5], sd = [1.0] }")
+            .unwrap_err();
+    assert!(msg.contains("sd"), "{msg}");
+    assert!(normalization_from_toml("normalization = 3").is_err());
+}
+
+#[test]
+fn normalization_for_channels() {
+    // one constant per channel, or a single pair: kept as is
+    assert_eq!(Normalization::cifar().for_channels(3), Normalization::cifar());
+    assert_eq!(Normalization::mnist().for_channels(1), Normalization::mnist());
+    assert_eq!(Normalization::mnist().for_channels(3), Normalization::mnist());
+    assert_eq!(
+        Normalization::unit_range().for_channels(3),
+        Normalization::unit_range()
+    );
+    // three constants on a grey image: their mean
+    let grey = Normalization::imagenet().for_channels(1);
+    assert_eq!(grey.mean.len(), 1);
+    assert_eq!(grey.std.len(), 1);
+    assert!((grey.mean[0] - (0.485 + 0.456 + 0.406) / 3.0).abs() < 1e-6);
+    assert!((grey.std[0] - (0.229 + 0.224 + 0.225) / 3.0).abs() < 1e-6);
+    let set = ImageSet::new(vec![0], 1, 1, 1, vec![0], None, vec!["x".into()]).unwrap();
+    let d = AugmentedDataset::new(
+        Arc::new(set),
+        Augmentation::None,
+        Normalization::cifar().for_channels(1),
+        0,
+    );
+    assert!(d.check().is_ok());
+    let want = -((0.507 + 0.487 + 0.441) / 3.0) / ((0.267 + 0.256 + 0.276) / 3.0);
+    assert!((d.get(0).unwrap().pixels[0] - want).abs() < 1e-5);
+    // any other mismatch is left for the dataset's check to report
+    let two = Normalization::new(vec![0.1, 0.2], vec![0.3, 0.4]).unwrap();
+    assert_eq!(two.for_channels(3), two);
+    assert!(Normalization::cifar().for_channels(2).affine(2).is_err());
 }
