@@ -279,7 +279,7 @@ pub(crate) fn augment_into(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::stream;
+    use hpn_common::stream;
 
     const ID: [(f32, f32); 1] = [(1.0, 0.0)];
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use burn::data::dataset::{Dataset, DatasetError};
 
 use crate::augmentation::{Geometry, augment_into};
-use crate::rng::stream;
+use hpn_common::stream;
 use crate::{Augmentation, DataError, ImageSet, Normalization};
 
 /// One training or test example: normalised, augmented pixels and its labels.
@@ -25,8 +25,8 @@ pub struct ImageItem {
 /// An [`ImageSet`] seen through an [`Augmentation`] and a [`Normalization`], as a Burn
 /// [`Dataset`] of [`ImageItem`]s.
 ///
-/// Item `i` of epoch `e` draws its random numbers from a stream seeded by `(seed, e, i)`
-/// (SplitMix64 into Xoshiro256++), so an item is the same whatever the number of loader
+/// Item `i` of epoch `e` draws its random numbers from the stream
+/// `hpn_common::stream(&[seed, e, i])` (SplitMix64 into Xoshiro256++), so an item is the same whatever the number of loader
 /// workers or the order of calls, and differs between epochs. Use [`AugmentedDataset::for_epoch`]
 /// (or [`crate::epoch_loader`]) to move to the next epoch.
 #[derive(Clone, Debug)]

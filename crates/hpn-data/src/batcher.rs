@@ -81,7 +81,8 @@ pub fn loader(
 }
 
 /// The loader of epoch `epoch`: the dataset moved to that epoch (new augmentations) and, when
-/// `shuffle_seed` is given, an order shuffled with a seed derived from `(shuffle_seed, epoch)`.
+/// `shuffle_seed` is given, an order shuffled with the seed
+/// `hpn_common::derive_seed(&[shuffle_seed, epoch])`.
 pub fn epoch_loader(
     dataset: &AugmentedDataset,
     epoch: usize,
@@ -90,9 +91,6 @@ pub fn epoch_loader(
     workers: usize,
     device: &Device,
 ) -> Arc<dyn DataLoader<ImageBatch>> {
-    let seed = shuffle_seed.map(|s| {
-        use rand::Rng;
-        crate::rng::stream(&[s, epoch as u64]).next_u64()
-    });
+    let seed = shuffle_seed.map(|s| hpn_common::derive_seed(&[s, epoch as u64]));
     loader(dataset.for_epoch(epoch), batch_size, seed, workers, device)
 }

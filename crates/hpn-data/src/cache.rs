@@ -285,23 +285,13 @@ pub(crate) fn load(path: &Path, fingerprint: u64) -> Option<CacheContent> {
     decode(&bytes, fingerprint, path).ok().flatten()
 }
 
-/// Writes the cache atomically (a temporary file in the same folder, then a rename).
+/// Writes the cache atomically ([`hpn_common::write_atomic`], which also creates the folder).
 pub(crate) fn store(
     path: &Path,
     content: &CacheContent,
     fingerprint: u64,
 ) -> Result<(), DataError> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| DataError::io(parent, e))?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp-{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, encode(content, fingerprint)).map_err(|e| DataError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        DataError::io(path, e)
-    })
+    hpn_common::write_atomic(path, &encode(content, fingerprint)).map_err(|e| DataError::io(path, e))
 }
 
 /// Returns the cached content for `fingerprint` at `cache` if present, else builds it with

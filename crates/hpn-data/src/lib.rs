@@ -58,7 +58,6 @@ mod image_folder;
 mod image_set;
 mod normalization;
 mod report;
-mod rng;
 mod rotation;
 mod sampling;
 mod tiny_imagenet;

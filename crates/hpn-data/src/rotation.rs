@@ -4,7 +4,7 @@
 
 use rand::RngExt;
 
-use crate::rng::stream;
+use hpn_common::stream;
 use crate::{DataError, ImageSet};
 
 /// `(sin, cos)` of `degrees`, exact for multiples of 90 degrees so that quarter turns move

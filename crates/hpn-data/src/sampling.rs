@@ -3,7 +3,7 @@
 
 use rand::seq::SliceRandom;
 
-use crate::rng::stream;
+use hpn_common::stream;
 use crate::{DataError, ImageSet};
 
 /// The indices of each class in an order shuffled by `(seed, class)`.
