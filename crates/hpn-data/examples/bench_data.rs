@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 use hpn_data::{
-    Augmentation, AugmentedDataset, ImageSet, Normalization, epoch_loader,
-    read_image_folder_with_report,
+    Augmentation, AugmentedDataset, ImageSet, Normalization, ReadOptions, epoch_loader,
+    read_image_folder,
 };
 
 /// `root` if it holds `train/`, else its only sub-folder that does.
@@ -47,8 +47,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
 
+    let options = ReadOptions {
+        cache: Some(cache.clone()),
+        ..ReadOptions::default()
+    };
     let start = Instant::now();
-    let (splits, report) = read_image_folder_with_report(&root, None, Some(&cache), false)?;
+    let (splits, report) = read_image_folder(&root, &options)?;
     let decode_s = start.elapsed().as_secs_f64();
     let images = splits.train.len() + splits.test.len();
     assert!(!report.from_cache);
@@ -57,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         images as f64 / decode_s
     );
     let start = Instant::now();
-    let (again, report) = read_image_folder_with_report(&root, None, Some(&cache), false)?;
+    let (again, report) = read_image_folder(&root, &options)?;
     let cached_s = start.elapsed().as_secs_f64();
     assert!(report.from_cache && again == splits);
     println!(

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use burn::data::dataset::{Dataset, DatasetError};
+use hpn_common::stream;
 
 use crate::augmentation::{Geometry, augment_into};
-use hpn_common::stream;
 use crate::{Augmentation, DataError, ImageSet, Normalization};
 
 /// One training or test example: normalised, augmented pixels and its labels.

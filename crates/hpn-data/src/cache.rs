@@ -45,11 +45,25 @@ impl Fingerprint {
         self.add_bytes(&v.to_le_bytes());
     }
 
-    /// Adds a file's path (relative to `root`), size and modification time.
-    pub(crate) fn add_file(&mut self, root: &Path, path: &Path) -> Result<(), DataError> {
-        let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
+    /// Adds a file's path (relative to `root`), size and modification time. A file whose
+    /// metadata cannot be read is an error naming it, unless `missing_ok`, in which case it is
+    /// added as missing (the decoder then fails on it, or skips it).
+    pub(crate) fn add_file(
+        &mut self,
+        root: &Path,
+        path: &Path,
+        missing_ok: bool,
+    ) -> Result<(), DataError> {
         let relative = path.strip_prefix(root).unwrap_or(path);
         self.add_str(&relative.to_string_lossy());
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(_) if missing_ok => {
+                self.add_str("missing");
+                return Ok(());
+            }
+            Err(e) => return Err(DataError::io(path, e)),
+        };
         self.add_u64(meta.len());
         let modified = meta
             .modified()
@@ -291,7 +305,8 @@ pub(crate) fn store(
     content: &CacheContent,
     fingerprint: u64,
 ) -> Result<(), DataError> {
-    hpn_common::write_atomic(path, &encode(content, fingerprint)).map_err(|e| DataError::io(path, e))
+    hpn_common::write_atomic(path, &encode(content, fingerprint))
+        .map_err(|e| DataError::io(path, e))
 }
 
 /// Returns the cached content for `fingerprint` at `cache` if present, else builds it with

@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 use crate::cache::{CacheContent, Fingerprint, cached_or_build};
 use crate::decode::{ImageEntry, decode_images};
 use crate::file_bytes::read_text;
-use crate::image_folder::{ReadReport, add_size, into_image_set, stored_size};
-use crate::{DataError, ImageSet, Splits};
+use crate::image_folder::into_image_set;
+use crate::options::{add_read_options, stored_size};
+use crate::{DataError, ImageSet, ReadOptions, ReadReport, Splits};
+
+/// The (width, height) images are stored at when no size is given.
+const DEFAULT_SIZE: (u32, u32) = (224, 224);
 
 /// Which CSV columns (by header name) hold the image id, the regression value and the class.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -21,6 +25,20 @@ pub struct CsvColumns {
     pub value: Option<String>,
     /// Column of the class name; classes are the distinct names sorted alphabetically.
     pub class: Option<String>,
+}
+
+/// A training and a test CSV table (such as OmniArt's `train.csv` and `test.csv`) whose images
+/// lie in one folder, for [`read_csv_splits`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvTables {
+    /// The training table.
+    pub train: PathBuf,
+    /// The test table.
+    pub test: PathBuf,
+    /// The folder of the images of both tables.
+    pub images: PathBuf,
+    /// The columns of both tables.
+    pub columns: CsvColumns,
 }
 
 /// Splits CSV text into rows of fields (RFC 4180: commas, double-quoted fields with `""` for a
@@ -101,54 +119,44 @@ fn image_path(dir: &Path, id: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Reads a CSV image table, failing on the first bad row or image. See
-/// [`read_csv_images_with_report`].
+/// Reads a CSV table with a header row naming its columns, with what was skipped; each row is
+/// one image found by its id in `images_dir`, stored scaled to cover [`ReadOptions::size`]
+/// `(width, height)` (224 x 224 with no size) and cut in the centre. The value column (when
+/// named) becomes the target, the class column (when named) the label; without a class column
+/// every image has label 0 of the single class `"all"`.
+///
+/// A missing column in the header, a row with a missing or empty id / value / class, a value
+/// that is not a finite number, a missing image file or an undecodable image is an error naming
+/// the CSV file and the line, or the image file; with [`ReadOptions::skip_bad`] such rows are
+/// left out and listed in the [`ReadReport`]. [`ReadOptions::cache`] names the decoded-image
+/// cache.
 pub fn read_csv_images(
     csv: &Path,
     images_dir: &Path,
     columns: &CsvColumns,
-    size: (u32, u32),
-    cache: Option<&Path>,
-) -> Result<ImageSet, DataError> {
-    read_csv_images_with_report(csv, images_dir, columns, size, cache, false).map(|(set, _)| set)
-}
-
-/// Reads a CSV table with a header row naming its columns; each row is one image found by its
-/// id in `images_dir`, stored scaled to cover `size = (width, height)` and cut in the centre.
-/// The value column (when named) becomes the target, the class column (when named) the label;
-/// without a class column every image has label 0 of the single class `"all"`.
-///
-/// A missing column in the header, a row with a missing or empty id / value / class, a value
-/// that is not a finite number, a missing image file or an undecodable image is an error naming
-/// the CSV file and the line, or the image file; with `skip_bad` such rows are left out and
-/// listed in the [`ReadReport`]. `cache` works as in [`crate::read_image_folder_with_report`].
-pub fn read_csv_images_with_report(
-    csv: &Path,
-    images_dir: &Path,
-    columns: &CsvColumns,
-    size: (u32, u32),
-    cache: Option<&Path>,
-    skip_bad: bool,
+    options: &ReadOptions,
 ) -> Result<(ImageSet, ReadReport), DataError> {
-    read_csv_table(csv, images_dir, columns, size, cache, skip_bad, None)
+    read_csv_table(
+        csv,
+        images_dir,
+        columns,
+        options,
+        options.cache_path(),
+        None,
+    )
 }
 
-/// Reads a training and a test CSV table (such as OmniArt's `train.csv` and `test.csv`) whose
-/// images lie in one folder, as [`read_csv_images_with_report`] reads one. The classes are those
-/// of the training table (sorted); a test row with another class is an error naming the file and
-/// line (or, with `skip_bad`, a skipped row), so labels mean the same in both splits. With
-/// `cache = Some(path)` the splits are cached in `<path>.train` and `<path>.test`.
+/// Reads the training and the test table of `tables`, as [`read_csv_images`] reads one. The
+/// classes are those of the training table (sorted); a test row with another class is an error
+/// naming the file and line (or, with [`ReadOptions::skip_bad`], a skipped row), so labels mean
+/// the same in both splits. With [`ReadOptions::cache`] `= Some(path)` the splits are cached in
+/// `<path>.train` and `<path>.test`.
 pub fn read_csv_splits(
-    train_csv: &Path,
-    test_csv: &Path,
-    images_dir: &Path,
-    columns: &CsvColumns,
-    size: (u32, u32),
-    cache: Option<&Path>,
-    skip_bad: bool,
+    tables: &CsvTables,
+    options: &ReadOptions,
 ) -> Result<(Splits, ReadReport), DataError> {
     let with_suffix = |suffix: &str| {
-        cache.map(|p| {
+        options.cache.as_ref().map(|p| {
             let mut s = p.as_os_str().to_owned();
             s.push(suffix);
             PathBuf::from(s)
@@ -157,21 +165,19 @@ pub fn read_csv_splits(
     let train_cache = with_suffix(".train");
     let test_cache = with_suffix(".test");
     let (train, train_report) = read_csv_table(
-        train_csv,
-        images_dir,
-        columns,
-        size,
+        &tables.train,
+        &tables.images,
+        &tables.columns,
+        options,
         train_cache.as_deref(),
-        skip_bad,
         None,
     )?;
     let (test, test_report) = read_csv_table(
-        test_csv,
-        images_dir,
-        columns,
-        size,
+        &tables.test,
+        &tables.images,
+        &tables.columns,
+        options,
         test_cache.as_deref(),
-        skip_bad,
         Some(train.class_names()),
     )?;
     let mut skipped = train_report.skipped;
@@ -185,16 +191,17 @@ pub fn read_csv_splits(
 
 /// Reads one CSV table; with `known_classes`, those are the classes and a row naming another
 /// class is a bad row, otherwise the classes are the table's distinct class names, sorted.
+/// The cache file is `cache`, not `options.cache` (the splits have one each).
 fn read_csv_table(
     csv: &Path,
     images_dir: &Path,
     columns: &CsvColumns,
-    size: (u32, u32),
+    options: &ReadOptions,
     cache: Option<&Path>,
-    skip_bad: bool,
     known_classes: Option<&[String]>,
 ) -> Result<(ImageSet, ReadReport), DataError> {
-    let size = stored_size(Some(size))?;
+    let size = stored_size(Some(options.size.unwrap_or(DEFAULT_SIZE)))?;
+    let skip_bad = options.skip_bad;
     let text = read_text(csv)?;
     let rows = parse_csv(&text, csv)?;
     let Some(((_, header), body)) = rows.split_first() else {
@@ -311,13 +318,12 @@ fn read_csv_table(
     let mut fingerprint = Fingerprint::new("csv-images");
     fingerprint.add_bytes(text.as_bytes());
     fingerprint.add_str(&format!("{columns:?}"));
-    add_size(&mut fingerprint, size);
-    fingerprint.add_u64(skip_bad as u64);
+    add_read_options(&mut fingerprint, size, skip_bad);
     for class in &class_names {
         fingerprint.add_str(class);
     }
     for entry in &entries {
-        fingerprint.add_file(images_dir, &entry.path)?;
+        fingerprint.add_file(images_dir, &entry.path, skip_bad)?;
     }
     let (content, from_cache) = cached_or_build(cache, fingerprint.finish(), || {
         let decoded = decode_images(entries, size, skip_bad)?;

@@ -9,8 +9,28 @@ use std::path::Path;
 use crate::cache::{Fingerprint, cached_or_build};
 use crate::decode::{ImageEntry, StoredSize};
 use crate::file_bytes::read_text;
-use crate::image_folder::{content_into_splits, decode_splits};
-use crate::{DataError, Splits};
+use crate::image_folder::{decode_splits, splits_and_report};
+use crate::options::add_read_options;
+use crate::{DataError, ReadOptions, ReadReport, Splits};
+
+/// The side images are stored at when no size is given.
+const DEFAULT_SIDE: u32 = 256;
+
+/// The side of the stored squares: [`DEFAULT_SIDE`] with no size; a size must be square and
+/// at least 1.
+fn cub_side(size: Option<(u32, u32)>) -> Result<u32, DataError> {
+    match size {
+        None => Ok(DEFAULT_SIDE),
+        Some((width, height)) if width == height && width > 0 => Ok(width),
+        Some((width, height)) => Err(DataError::invalid(
+            "size",
+            format!(
+                "{width} x {height} for CUB-200, whose images are stored square (shorter side \
+                 scaled to the side, then the centre cut): expected a square size of at least 1"
+            ),
+        )),
+    }
+}
 
 /// Parses a whitespace-separated `<id> <value>` file into `(id, value, line number)` rows.
 fn id_value_rows(path: &Path) -> Result<Vec<(u64, String, usize)>, DataError> {
@@ -44,18 +64,21 @@ fn species_name(raw: &str) -> String {
     }
 }
 
-/// Reads CUB-200-2011 from `root` (the folder holding `images.txt`). Labels are the class ids
-/// minus one; class names are the species without the `NNN.` prefix. Every image is stored
-/// scaled so its shorter side is `size` (e.g. 256), then cut to the centre `size x size`
-/// (training then uses a random resized crop of 224, testing a centre crop).
+/// Reads CUB-200-2011 from `root` (the folder holding `images.txt`) with what was skipped.
+/// Labels are the class ids minus one; class names are the species without the `NNN.` prefix.
+/// Every image is stored scaled so its shorter side is the side `s` of the square
+/// [`ReadOptions::size`] `(s, s)` (256 with no size), then cut to the centre `s x s` (training
+/// then uses a random resized crop of 224, testing a centre crop); a size that is not square is
+/// an error.
 ///
-/// An image id missing from a table, a class id out of range, a split flag other than 0/1, or
-/// an undecodable image is an error naming the file and line. `cache` works as in
-/// [`crate::read_image_folder_with_report`].
-pub fn read_cub200(root: &Path, size: u32, cache: Option<&Path>) -> Result<Splits, DataError> {
-    if size == 0 {
-        return Err(DataError::invalid("size", "0: expected at least 1 pixel"));
-    }
+/// An image id missing from a table, a class id out of range, or a split flag other than 0/1
+/// is an error naming the file and line; so is an undecodable or missing image (naming it),
+/// unless [`ReadOptions::skip_bad`] is set, in which case it is left out and listed in the
+/// [`ReadReport`]. [`ReadOptions::cache`] names the decoded-image cache.
+pub fn read_cub200(root: &Path, options: &ReadOptions) -> Result<(Splits, ReadReport), DataError> {
+    let size = cub_side(options.size)?;
+    let skip_bad = options.skip_bad;
+    let cache = options.cache_path();
     let images_txt = root.join("images.txt");
     let labels_txt = root.join("image_class_labels.txt");
     let split_txt = root.join("train_test_split.txt");
@@ -143,13 +166,13 @@ pub fn read_cub200(root: &Path, size: u32, cache: Option<&Path>) -> Result<Split
         height: size,
     };
     let mut fingerprint = Fingerprint::new("cub200");
-    fingerprint.add_u64(size as u64);
+    add_read_options(&mut fingerprint, stored, skip_bad);
     for entry in train.iter().chain(&test) {
-        fingerprint.add_file(root, &entry.path)?;
+        fingerprint.add_file(root, &entry.path, skip_bad)?;
         fingerprint.add_u64(entry.label as u64);
     }
-    let (content, _) = cached_or_build(cache, fingerprint.finish(), || {
-        decode_splits(train, test, stored, &class_names, false, root)
+    let (content, from_cache) = cached_or_build(cache, fingerprint.finish(), || {
+        decode_splits(train, test, stored, &class_names, skip_bad, root)
     })?;
-    content_into_splits(content, cache)
+    splits_and_report(content, from_cache, cache)
 }

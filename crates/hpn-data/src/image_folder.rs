@@ -4,17 +4,8 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::{CacheContent, Fingerprint, cached_or_build};
 use crate::decode::{DecodedImages, ImageEntry, StoredSize, decode_images, has_image_extension};
-use crate::{DataError, ImageSet, Splits};
-
-/// What a reader left out or reused: the entries skipped (when skipping bad entries was asked)
-/// with the reason for each, and whether the images came from the cache.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ReadReport {
-    /// Files (or, for CSV rows, the CSV file) left out, each with the reason.
-    pub skipped: Vec<(PathBuf, String)>,
-    /// Whether the decoded images were read from the cache instead of the image files.
-    pub from_cache: bool,
-}
+use crate::options::{add_read_options, stored_size};
+use crate::{DataError, ImageSet, ReadOptions, ReadReport, Splits};
 
 /// The sorted entries of `dir` that satisfy `keep`.
 pub(crate) fn sorted_entries(
@@ -97,30 +88,6 @@ pub(crate) fn into_image_set(
     )
 }
 
-/// Converts the optional `(width, height)` into the stored-size rule.
-pub(crate) fn stored_size(size: Option<(u32, u32)>) -> Result<StoredSize, DataError> {
-    match size {
-        None => Ok(StoredSize::AsIs),
-        Some((width, height)) if width > 0 && height > 0 => Ok(StoredSize::Cover { width, height }),
-        Some((width, height)) => Err(DataError::invalid(
-            "size",
-            format!("{width} x {height}: width and height must be at least 1"),
-        )),
-    }
-}
-
-/// Adds the stored-size rule to a fingerprint.
-pub(crate) fn add_size(fingerprint: &mut Fingerprint, size: StoredSize) {
-    match size {
-        StoredSize::AsIs => fingerprint.add_str("as-is"),
-        StoredSize::Cover { width, height } => {
-            fingerprint.add_str("cover");
-            fingerprint.add_u64(width as u64);
-            fingerprint.add_u64(height as u64);
-        }
-    }
-}
-
 /// Decodes a train and a test list, checks that both got the same image shape, and returns
 /// the cache content `train`, `test`.
 pub(crate) fn decode_splits(
@@ -182,10 +149,7 @@ fn expand_grey(mut decoded: DecodedImages) -> DecodedImages {
 }
 
 /// Splits cache content back into train and test.
-pub(crate) fn content_into_splits(
-    content: CacheContent,
-    cache: Option<&Path>,
-) -> Result<Splits, DataError> {
+fn content_into_splits(content: CacheContent, cache: Option<&Path>) -> Result<Splits, DataError> {
     let mut train = None;
     let mut test = None;
     for (name, set) in content.sets {
@@ -204,37 +168,25 @@ pub(crate) fn content_into_splits(
     }
 }
 
-/// Reads an image-folder dataset, failing on the first bad file. See
-/// [`read_image_folder_with_report`] for the layout, the size rule and the cache.
+/// Reads `root/train/<class>/*` and `root/test/<class>/*` (`.jpg`, `.jpeg`, `.png`, any case;
+/// other files are ignored) with the splits and what was skipped. Classes are the training
+/// split's folder names sorted alphabetically; label `k` is the `k`-th name. A test class folder
+/// absent from training, an empty class folder, or an undecodable image is an error naming the
+/// folder or file, unless [`ReadOptions::skip_bad`] is set, in which case undecodable images
+/// are left out and listed in the [`ReadReport`].
+///
+/// [`ReadOptions::size`] `= Some((width, height))` stores every image scaled (aspect ratio
+/// kept, bilinear `Triangle` filter) to just cover `width x height` and cut in the centre;
+/// `None` keeps the files' size, which must then be the same for all images. When every image
+/// is grey the sets have one channel, otherwise three (RGB). [`ReadOptions::cache`] names the
+/// decoded-image cache.
 pub fn read_image_folder(
     root: &Path,
-    size: Option<(u32, u32)>,
-    cache: Option<&Path>,
-) -> Result<Splits, DataError> {
-    read_image_folder_with_report(root, size, cache, false).map(|(splits, _)| splits)
-}
-
-/// Reads `root/train/<class>/*` and `root/test/<class>/*` (`.jpg`, `.jpeg`, `.png`, any case;
-/// other files are ignored). Classes are the training split's folder names sorted
-/// alphabetically; label `k` is the `k`-th name. A test class folder absent from training, an
-/// empty class folder, or an undecodable image is an error naming the folder or file, unless
-/// `skip_bad` is set, in which case undecodable images are listed in the [`ReadReport`].
-///
-/// `size = Some((width, height))` stores every image scaled (aspect ratio kept, bilinear
-/// `Triangle` filter) to just cover `width x height` and cut in the centre; `None` keeps the
-/// files' size, which must then be the same for all images. When every image is grey the sets
-/// have one channel, otherwise three (RGB).
-///
-/// With `cache = Some(path)`, the decoded sets are written to `path` (compact binary), and a
-/// later call with the same files (names, sizes, modification times) and the same `size` reads
-/// them from there without decoding a single image.
-pub fn read_image_folder_with_report(
-    root: &Path,
-    size: Option<(u32, u32)>,
-    cache: Option<&Path>,
-    skip_bad: bool,
+    options: &ReadOptions,
 ) -> Result<(Splits, ReadReport), DataError> {
-    let size = stored_size(size)?;
+    let size = stored_size(options.size)?;
+    let skip_bad = options.skip_bad;
+    let cache = options.cache_path();
     let train_dir = root.join("train");
     let test_dir = root.join("test");
     for dir in [&train_dir, &test_dir] {
@@ -255,15 +207,23 @@ pub fn read_image_folder_with_report(
     let train = split_entries(&train_dir, &classes)?;
     let test = split_entries(&test_dir, &classes)?;
     let mut fingerprint = Fingerprint::new("image-folder");
-    add_size(&mut fingerprint, size);
-    fingerprint.add_u64(skip_bad as u64);
+    add_read_options(&mut fingerprint, size, skip_bad);
     for entry in train.iter().chain(&test) {
-        fingerprint.add_file(root, &entry.path)?;
+        fingerprint.add_file(root, &entry.path, skip_bad)?;
         fingerprint.add_u64(entry.label as u64);
     }
     let (content, from_cache) = cached_or_build(cache, fingerprint.finish(), || {
         decode_splits(train, test, size, &classes, skip_bad, root)
     })?;
+    splits_and_report(content, from_cache, cache)
+}
+
+/// Splits cache content into the train and test sets and the [`ReadReport`].
+pub(crate) fn splits_and_report(
+    content: CacheContent,
+    from_cache: bool,
+    cache: Option<&Path>,
+) -> Result<(Splits, ReadReport), DataError> {
     let skipped = content.skipped.clone();
     Ok((
         content_into_splits(content, cache)?,

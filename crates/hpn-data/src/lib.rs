@@ -6,7 +6,9 @@
 //! - Readers: MNIST IDX ([`read_idx`], [`read_mnist_dir`]), CIFAR-10/100 binary
 //!   ([`read_cifar10_bin`], [`read_cifar100_bin`]), image folders ([`read_image_folder`]),
 //!   Tiny ImageNet ([`read_tiny_imagenet`]), CUB-200-2011 ([`read_cub200`]) and CSV image tables
-//!   such as OmniArt ([`read_csv_images`], [`read_csv_splits`]). Decoded images can be cached in a compact binary file.
+//!   such as OmniArt ([`read_csv_images`], [`read_csv_splits`]). The readers of image files take
+//!   one [`ReadOptions`] (stored size, a cache file of the decoded images, skipping bad images)
+//!   and return a [`ReadReport`] of what they skipped.
 //! - Derived sets: rotated MNIST ([`rotated_mnist`]), fixed count per class
 //!   ([`subsample_per_class`]), the paper's linear 2-to-200 imbalance ([`linear_imbalance`]),
 //!   a stratified validation split ([`train_validation_split`]).
@@ -57,6 +59,7 @@ mod idx;
 mod image_folder;
 mod image_set;
 mod normalization;
+mod options;
 mod report;
 mod rotation;
 mod sampling;
@@ -66,13 +69,14 @@ pub use augmentation::Augmentation;
 pub use augmented_dataset::{AugmentedDataset, ImageItem};
 pub use batcher::{ImageBatch, ImageBatcher, epoch_loader, loader};
 pub use cifar_bin::{read_cifar10_bin, read_cifar100_bin};
-pub use csv_images::{CsvColumns, read_csv_images, read_csv_images_with_report, read_csv_splits};
+pub use csv_images::{CsvColumns, CsvTables, read_csv_images, read_csv_splits};
 pub use cub200::read_cub200;
 pub use error::DataError;
 pub use idx::{encode_idx, read_idx, read_mnist_dir};
-pub use image_folder::{ReadReport, read_image_folder, read_image_folder_with_report};
+pub use image_folder::read_image_folder;
 pub use image_set::{ImageSet, Splits};
 pub use normalization::Normalization;
+pub use options::{ReadOptions, ReadReport};
 pub use report::{DatasetReport, SplitReport, describe};
 pub use rotation::{rotate_bilinear, rotated_mnist};
 pub use sampling::{

@@ -2,9 +2,9 @@
 //! Figure 5 (digits 2, 3, 4, 5, 7, each rotated by a random angle in [0, 180] degrees; the
 //! angle is the regression target, the digit the class).
 
+use hpn_common::stream;
 use rand::RngExt;
 
-use hpn_common::stream;
 use crate::{DataError, ImageSet};
 
 /// `(sin, cos)` of `degrees`, exact for multiples of 90 degrees so that quarter turns move

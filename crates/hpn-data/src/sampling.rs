@@ -1,9 +1,9 @@
 //! Class-wise subsets: a fixed number per class, the paper's linear class imbalance
 //! (Table 4: 2 to 200 training images per CIFAR-100 class), and a stratified validation split.
 
+use hpn_common::stream;
 use rand::seq::SliceRandom;
 
-use hpn_common::stream;
 use crate::{DataError, ImageSet};
 
 /// The indices of each class in an order shuffled by `(seed, class)`.

@@ -8,8 +8,30 @@ use std::path::Path;
 use crate::cache::{Fingerprint, cached_or_build};
 use crate::decode::{ImageEntry, StoredSize, has_image_extension};
 use crate::file_bytes::read_text;
-use crate::image_folder::{content_into_splits, decode_splits, sorted_entries};
-use crate::{DataError, Splits};
+use crate::image_folder::{decode_splits, sorted_entries, splits_and_report};
+use crate::options::add_read_options;
+use crate::{DataError, ReadOptions, ReadReport, Splits};
+
+/// The side of every Tiny ImageNet image.
+const SIDE: u32 = 64;
+
+/// The stored size: the files' own with no size given, else 64 x 64 (the only size allowed).
+fn tiny_size(size: Option<(u32, u32)>) -> Result<StoredSize, DataError> {
+    match size {
+        None => Ok(StoredSize::AsIs),
+        Some((SIDE, SIDE)) => Ok(StoredSize::Cover {
+            width: SIDE,
+            height: SIDE,
+        }),
+        Some((width, height)) => Err(DataError::invalid(
+            "size",
+            format!(
+                "{width} x {height} for Tiny ImageNet, whose images are always {SIDE} x {SIDE}: \
+                 give {SIDE} x {SIDE} or no size"
+            ),
+        )),
+    }
+}
 
 /// Reads the class names from `words.txt` (first name of each wnid), or keeps the wnids when
 /// the file is absent or lacks a wnid.
@@ -35,15 +57,24 @@ fn class_names(root: &Path, wnids: &[String]) -> Result<Vec<String>, DataError> 
         .collect())
 }
 
-/// Reads Tiny ImageNet from `root` (the folder holding `train/` and `val/`). Classes are the
-/// training wnids sorted alphabetically; names come from `words.txt` when present (the first
-/// of the comma-separated names), else the wnids. The validation set is returned as `test`, as
-/// in the paper. Images are stored at their 64 x 64 size, grey ones converted to RGB.
+/// Reads Tiny ImageNet from `root` (the folder holding `train/` and `val/`) with what was
+/// skipped. Classes are the training wnids sorted alphabetically; names come from `words.txt`
+/// when present (the first of the comma-separated names), else the wnids. The validation set
+/// is returned as `test`, as in the paper. Images are stored at their 64 x 64 size (with no
+/// [`ReadOptions::size`], the files' own size, which must agree), grey ones converted to RGB;
+/// a size other than 64 x 64 is an error.
 ///
 /// A missing folder, an empty class folder, an annotation row that is malformed or names an
-/// unknown wnid, or an undecodable image is an error naming the file and row. `cache` works as
-/// in [`crate::read_image_folder_with_report`].
-pub fn read_tiny_imagenet(root: &Path, cache: Option<&Path>) -> Result<Splits, DataError> {
+/// unknown wnid is an error naming the file and row; so is an undecodable or missing image
+/// (naming it), unless [`ReadOptions::skip_bad`] is set, in which case it is left out and
+/// listed in the [`ReadReport`]. [`ReadOptions::cache`] names the decoded-image cache.
+pub fn read_tiny_imagenet(
+    root: &Path,
+    options: &ReadOptions,
+) -> Result<(Splits, ReadReport), DataError> {
+    let size = tiny_size(options.size)?;
+    let skip_bad = options.skip_bad;
+    let cache = options.cache_path();
     let train_dir = root.join("train");
     let val_dir = root.join("val");
     let annotations = val_dir.join("val_annotations.txt");
@@ -112,15 +143,16 @@ pub fn read_tiny_imagenet(root: &Path, cache: Option<&Path>) -> Result<Splits, D
     }
     let names = class_names(root, &wnids)?;
     let mut fingerprint = Fingerprint::new("tiny-imagenet");
+    add_read_options(&mut fingerprint, size, skip_bad);
     for entry in train.iter().chain(&test) {
-        fingerprint.add_file(root, &entry.path)?;
+        fingerprint.add_file(root, &entry.path, skip_bad)?;
         fingerprint.add_u64(entry.label as u64);
     }
     for name in &names {
         fingerprint.add_str(name);
     }
-    let (content, _) = cached_or_build(cache, fingerprint.finish(), || {
-        decode_splits(train, test, StoredSize::AsIs, &names, false, root)
+    let (content, from_cache) = cached_or_build(cache, fingerprint.finish(), || {
+        decode_splits(train, test, size, &names, skip_bad, root)
     })?;
-    content_into_splits(content, cache)
+    splits_and_report(content, from_cache, cache)
 }

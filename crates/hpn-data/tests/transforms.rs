@@ -524,8 +524,7 @@ fn normalization_tables_round_trip_and_bad_tables_are_errors() {
     .unwrap();
     assert!(!text.contains('"'), "{text}");
     assert_eq!(normalization_from_toml(&text).unwrap(), custom);
-    let inline =
-        normalization_from_toml("normalization = { mean = [0.5], std = [0.25] }").unwrap();
+    let inline = normalization_from_toml("normalization = { mean = [0.5], std = [0.25] }").unwrap();
     assert_eq!(inline, Normalization::new(vec![0.5], vec![0.25]).unwrap());
     assert_eq!(inline.preset_name(), None);
     // A table equal to a preset is written as the preset's name.
@@ -542,23 +541,18 @@ fn normalization_tables_round_trip_and_bad_tables_are_errors() {
         "normalization = \"cifar\"\n"
     );
 
-    let msg = normalization_from_toml("normalization = { mean = [0.5], std = [-0.25] }")
-        .unwrap_err();
+    let msg =
+        normalization_from_toml("normalization = { mean = [0.5], std = [-0.25] }").unwrap_err();
     assert!(msg.contains("standard deviation -0.25"), "{msg}");
-    let msg = normalization_from_toml("normalization = { mean = [0.5, 0.5], std = [0.25] }")
-        .unwrap_err();
-    assert!(
-        msg.contains("2 means and 1 standard deviations"),
-        "{msg}"
-    );
-    let msg = normalization_from_toml("normalization = { mean = [0.5], std = [0.0] }")
-        .unwrap_err();
+    let msg =
+        normalization_from_toml("normalization = { mean = [0.5, 0.5], std = [0.25] }").unwrap_err();
+    assert!(msg.contains("2 means and 1 standard deviations"), "{msg}");
+    let msg = normalization_from_toml("normalization = { mean = [0.5], std = [0.0] }").unwrap_err();
     assert!(msg.contains("standard deviation 0"), "{msg}");
     let msg = normalization_from_toml("normalization = { mean = [0.5] }").unwrap_err();
     assert!(msg.contains("std"), "{msg}");
-    let msg =
-        normalization_from_toml("normalization = { mean = [0.5], std = [0.5], sd = [1.0] }")
-            .unwrap_err();
+    let msg = normalization_from_toml("normalization = { mean = [0.5], std = [0.5], sd = [1.0] }")
+        .unwrap_err();
     assert!(msg.contains("sd"), "{msg}");
     assert!(normalization_from_toml("normalization = 3").is_err());
 }
@@ -566,9 +560,18 @@ fn normalization_tables_round_trip_and_bad_tables_are_errors() {
 #[test]
 fn normalization_for_channels() {
     // one constant per channel, or a single pair: kept as is
-    assert_eq!(Normalization::cifar().for_channels(3), Normalization::cifar());
-    assert_eq!(Normalization::mnist().for_channels(1), Normalization::mnist());
-    assert_eq!(Normalization::mnist().for_channels(3), Normalization::mnist());
+    assert_eq!(
+        Normalization::cifar().for_channels(3),
+        Normalization::cifar()
+    );
+    assert_eq!(
+        Normalization::mnist().for_channels(1),
+        Normalization::mnist()
+    );
+    assert_eq!(
+        Normalization::mnist().for_channels(3),
+        Normalization::mnist()
+    );
     assert_eq!(
         Normalization::unit_range().for_channels(3),
         Normalization::unit_range()

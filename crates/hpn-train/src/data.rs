@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hpn_data::{Augmentation, AugmentedDataset, CsvColumns, ImageSet, Splits};
+use hpn_data::{
+    Augmentation, AugmentedDataset, CsvColumns, CsvTables, ImageSet, ReadOptions, ReadReport,
+    Splits,
+};
 
 use crate::config::{DatasetConfig, DatasetKind, ExperimentConfig};
 use crate::error::TrainError;
@@ -55,54 +58,49 @@ pub fn read_splits(config: &DatasetConfig, cache_root: &Path) -> Result<Splits, 
         .cache
         .clone()
         .unwrap_or_else(|| default_cache(config, cache_root));
-    let cache = |name: &str| -> PathBuf { cache_dir.join(name) };
-    let size = config.image_size;
-    let splits = match config.kind {
-        DatasetKind::Mnist => hpn_data::read_mnist_dir(path)?,
-        DatasetKind::Cifar10 => hpn_data::read_cifar10_bin(path)?,
-        DatasetKind::Cifar100 => hpn_data::read_cifar100_bin(path, !config.coarse_labels)?,
-        DatasetKind::ImageFolder => {
-            let size = size.map(|s| (s, s));
-            make_cache_dir(&cache_dir)?;
-            hpn_data::read_image_folder(path, size, Some(&cache("images.bin")))?
-        }
+    // The options of the readers of image files, with the cache file `name`.
+    let options = |name: &str| -> Result<ReadOptions, TrainError> {
+        make_cache_dir(&cache_dir)?;
+        Ok(ReadOptions {
+            size: config.image_size.map(|s| (s, s)),
+            cache: Some(cache_dir.join(name)),
+            skip_bad: config.skip_bad,
+        })
+    };
+    let (splits, report) = match config.kind {
+        DatasetKind::Mnist => (hpn_data::read_mnist_dir(path)?, ReadReport::default()),
+        DatasetKind::Cifar10 => (hpn_data::read_cifar10_bin(path)?, ReadReport::default()),
+        DatasetKind::Cifar100 => (
+            hpn_data::read_cifar100_bin(path, !config.coarse_labels)?,
+            ReadReport::default(),
+        ),
+        DatasetKind::ImageFolder => hpn_data::read_image_folder(path, &options("images.bin")?)?,
         DatasetKind::TinyImagenet => {
-            make_cache_dir(&cache_dir)?;
-            hpn_data::read_tiny_imagenet(path, Some(&cache("tiny-imagenet.bin")))?
+            hpn_data::read_tiny_imagenet(path, &options("tiny-imagenet.bin")?)?
         }
-        DatasetKind::Cub200 => {
-            make_cache_dir(&cache_dir)?;
-            hpn_data::read_cub200(path, size.unwrap_or(256), Some(&cache("cub200.bin")))?
-        }
+        DatasetKind::Cub200 => hpn_data::read_cub200(path, &options("cub200.bin")?)?,
         DatasetKind::Csv => {
             let csv = config.csv.clone().unwrap_or_default();
-            let columns = CsvColumns {
-                id: csv.id_column.clone(),
-                value: csv.value_column.clone(),
-                class: csv.class_column.clone(),
+            let tables = CsvTables {
+                train: path.join(&csv.train),
+                test: path.join(&csv.test),
+                images: path.join(&csv.images),
+                columns: CsvColumns {
+                    id: csv.id_column.clone(),
+                    value: csv.value_column.clone(),
+                    class: csv.class_column.clone(),
+                },
             };
-            let side = size.unwrap_or(224);
-            make_cache_dir(&cache_dir)?;
-            let images = path.join(&csv.images);
-            let (splits, report) = hpn_data::read_csv_splits(
-                &path.join(&csv.train),
-                &path.join(&csv.test),
-                &images,
-                &columns,
-                (side, side),
-                Some(&cache("csv.bin")),
-                config.skip_bad,
-            )?;
-            if !report.skipped.is_empty() {
-                eprintln!(
-                    "warning: skipped {} unreadable entries of {} (skip_bad = true)",
-                    report.skipped.len(),
-                    path.display()
-                );
-            }
-            splits
+            hpn_data::read_csv_splits(&tables, &options("csv.bin")?)?
         }
     };
+    if !report.skipped.is_empty() {
+        eprintln!(
+            "warning: skipped {} unreadable entries of {} (skip_bad = true)",
+            report.skipped.len(),
+            path.display()
+        );
+    }
     Ok(splits)
 }
 
