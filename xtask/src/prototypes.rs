@@ -57,8 +57,7 @@ pub fn run(args: PrototypesArgs) -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let start = Instant::now();
-    let mut placement =
-        Placement::new(args.method, args.classes, args.dims).with_options(options);
+    let mut placement = Placement::new(args.method, args.classes, args.dims).with_options(options);
     if let Some(words) = &words {
         placement = placement.with_word_vectors(words);
     }

@@ -133,9 +133,7 @@ impl BackboneConfig {
     /// Checks the sizes without building anything.
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.outputs == 0 {
-            return Err(ModelError::Zero {
-                field: "outputs",
-            });
+            return Err(ModelError::Zero { field: "outputs" });
         }
         if self.in_channels == 0 {
             return Err(ModelError::Zero {

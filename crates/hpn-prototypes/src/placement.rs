@@ -274,7 +274,8 @@ impl<'a> Placement<'a> {
         device: &Device,
         progress: &mut dyn FnMut(PlacementProgress),
     ) -> Result<Prototypes, PrototypeError> {
-        let (method, classes, dims, options) = (self.method, self.classes, self.dims, &self.options);
+        let (method, classes, dims, options) =
+            (self.method, self.classes, self.dims, &self.options);
         let words = || {
             self.word_vectors
                 .ok_or_else(|| PrototypeError::MissingWordVectors {

@@ -190,7 +190,7 @@ fn place_dispatches_every_method() {
             .with_word_vectors(&words)
             .with_options(options.clone())
             .place_with_progress(&Device::flex(), &mut |_| reports += 1)
-        .unwrap_or_else(|e| panic!("{method}: {e}"));
+            .unwrap_or_else(|e| panic!("{method}: {e}"));
         assert_eq!((p.classes(), p.dims()), (6, dims), "{method}");
         assert!(reports >= 1, "{method} reported no progress");
     }

@@ -173,7 +173,7 @@ fn methods_that_need_word_vectors_say_so() {
     for method in [PlacementMethod::Privileged, PlacementMethod::WordVectors] {
         let err = Placement::new(method, 10, 4)
             .place(&Device::flex())
-        .expect_err("no word vectors");
+            .expect_err("no word vectors");
         assert!(
             matches!(err, PrototypeError::MissingWordVectors { .. }),
             "{err}"

@@ -53,11 +53,6 @@ impl RunState {
                 message: format!("not a valid state file: {e}"),
             })
     }
-
-    /// The model record file.
-    pub fn model_path(&self, dir: &Path) -> PathBuf {
-        dir.join(&self.model_file)
-    }
 }
 
 fn record_error(path: &Path, e: impl std::fmt::Display) -> TrainError {

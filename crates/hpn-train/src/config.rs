@@ -826,10 +826,16 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.model.backbone,
-            hpn_models::Backbone::ResNetCifar { depth: 20, width: 2 }
+            hpn_models::Backbone::ResNetCifar {
+                depth: 20,
+                width: 2
+            }
         );
         assert_eq!(c.model.shortcut, hpn_models::Shortcut::ZeroPad);
-        assert_eq!(c.dataset.augmentation, Augmentation::CropFlip { padding: 2 });
+        assert_eq!(
+            c.dataset.augmentation,
+            Augmentation::CropFlip { padding: 2 }
+        );
         assert_eq!(c.dataset.normalization, Normalization::cifar());
     }
 
@@ -839,15 +845,21 @@ mod tests {
                     [prototypes]\nfile = \"p.npy\"\nword_vectors = \"/abs/w.txt\"\n";
         let c = ExperimentConfig::parse(text, Path::new("/srv/hpn/configs/exp.toml")).unwrap();
         assert_eq!(c.dataset.path, Path::new("/srv/hpn/data/mnist"));
-        assert_eq!(c.dataset.cache.as_deref(), Some(Path::new("/srv/hpn/configs/cache/x.bin")));
-        assert_eq!(c.prototypes.file.as_deref(), Some(Path::new("/srv/hpn/configs/p.npy")));
-        assert_eq!(c.prototypes.word_vectors.as_deref(), Some(Path::new("/abs/w.txt")));
+        assert_eq!(
+            c.dataset.cache.as_deref(),
+            Some(Path::new("/srv/hpn/configs/cache/x.bin"))
+        );
+        assert_eq!(
+            c.prototypes.file.as_deref(),
+            Some(Path::new("/srv/hpn/configs/p.npy"))
+        );
+        assert_eq!(
+            c.prototypes.word_vectors.as_deref(),
+            Some(Path::new("/abs/w.txt"))
+        );
         // A config without a folder takes its paths from the current directory.
         let here = parse("[dataset]\npath = \"d\"\n").unwrap();
-        assert_eq!(
-            here.dataset.path,
-            std::path::absolute("d").unwrap()
-        );
+        assert_eq!(here.dataset.path, std::path::absolute("d").unwrap());
     }
 
     #[test]

@@ -18,7 +18,9 @@ pub enum TrainError {
     #[error("invalid config {path}: {message}")]
     ParseConfig { path: PathBuf, message: String },
     /// A config uses a key that an older version of hpn read and this one reads differently.
-    #[error("config {path}: `{key}` is from an older experiment file: {replacement} (see docs/config-reference.md)")]
+    #[error(
+        "config {path}: `{key}` is from an older experiment file: {replacement} (see docs/config-reference.md)"
+    )]
     RenamedKey {
         /// The experiment file.
         path: PathBuf,
@@ -87,7 +89,9 @@ pub enum TrainError {
     },
     /// [`RunOptions::stop`](crate::RunOptions::stop) was raised: the seed in progress stopped
     /// after its epoch `epochs_done`, with its checkpoint written, as a killed run would.
-    #[error("stopped after epoch {epochs_done} of seed {seed} (checkpoint written; --resume continues)")]
+    #[error(
+        "stopped after epoch {epochs_done} of seed {seed} (checkpoint written; --resume continues)"
+    )]
     Stopped {
         /// The seed that stopped.
         seed: u64,

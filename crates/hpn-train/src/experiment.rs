@@ -115,7 +115,13 @@ impl SavedHead {
         };
         let file = self.prototypes_file.as_ref().map(|f| run_dir.join(f));
         let layout = output_layout::from_saved(config, file.as_deref())?;
-        Head::new(config, layout.as_ref(), self.class_names.len(), bounds, device)
+        Head::new(
+            config,
+            layout.as_ref(),
+            self.class_names.len(),
+            bounds,
+            device,
+        )
     }
 
     /// Reads `head.json` of a run directory.
@@ -280,7 +286,13 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
         }
         None => None,
     };
-    let head = Head::new(&config, layout.as_ref(), data.num_classes(), bounds, &device)?;
+    let head = Head::new(
+        &config,
+        layout.as_ref(),
+        data.num_classes(),
+        bounds,
+        &device,
+    )?;
     SavedHead {
         task: config.task,
         class_names: data.class_names.clone(),
@@ -299,7 +311,15 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
     let mut results: Vec<SeedResult> = Vec::new();
     for &seed in &config.seeds {
         let dir = run_dir.join(format!("seed-{seed}"));
-        results.push(train_seed(&config, &data, &head, seed, &dir, &seed_options, &device)?);
+        results.push(train_seed(
+            &config,
+            &data,
+            &head,
+            seed,
+            &dir,
+            &seed_options,
+            &device,
+        )?);
     }
     let summary = Summary::new(
         &config.name,

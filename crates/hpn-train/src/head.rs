@@ -106,7 +106,10 @@ impl Head {
             let p = layout
                 .and_then(OutputLayout::upper_pole)
                 .ok_or_else(|| missing("a regression pole"))?;
-            Ok(Tensor::from_data(TensorData::new(p.to_vec(), [p.len()]), device))
+            Ok(Tensor::from_data(
+                TensorData::new(p.to_vec(), [p.len()]),
+                device,
+            ))
         };
         let bounds = || bounds.ok_or_else(|| missing("regression bounds"));
         let readout = match (config.task, config.loss.kind) {
@@ -127,9 +130,9 @@ impl Head {
             (Task::Joint, _) => Readout::Multitask { bounds: bounds()? },
         };
         let width = match readout {
-            Readout::HpnClasses { .. } | Readout::HpnRegression { .. } | Readout::HpnJoint { .. } => {
-                config.prototypes.dims
-            }
+            Readout::HpnClasses { .. }
+            | Readout::HpnRegression { .. }
+            | Readout::HpnJoint { .. } => config.prototypes.dims,
             Readout::Softmax => num_classes,
             Readout::Mse { .. } => 1,
             Readout::Multitask { .. } => 1 + num_classes,
@@ -159,10 +162,7 @@ impl Head {
 
     /// Whether the outputs are read as values (regression and joint).
     pub fn has_values(&self) -> bool {
-        !matches!(
-            self.readout,
-            Readout::HpnClasses { .. } | Readout::Softmax
-        )
+        !matches!(self.readout, Readout::HpnClasses { .. } | Readout::Softmax)
     }
 
     /// The training loss of a batch of outputs `z` (N, width): Eq. 1, Eq. 7, their (weighted)
@@ -230,7 +230,11 @@ impl Head {
         match &self.readout {
             Readout::HpnClasses { .. } | Readout::Softmax => None,
             Readout::HpnRegression { pole, bounds } | Readout::HpnJoint { pole, bounds, .. } => {
-                Some(hpn_losses::decode_regression(z.clone(), pole.clone(), *bounds))
+                Some(hpn_losses::decode_regression(
+                    z.clone(),
+                    pole.clone(),
+                    *bounds,
+                ))
             }
             Readout::Mse { bounds } => Some(hpn_losses::decode_mse(z.clone(), *bounds)),
             Readout::Multitask { bounds } => Some(hpn_losses::decode_mse(

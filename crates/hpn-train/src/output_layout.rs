@@ -8,7 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use hpn_prototypes::{OutputLayout, Placement, PlacementOptions, PlacementProgress, Prototypes, WordVectors};
+use hpn_prototypes::{
+    OutputLayout, Placement, PlacementOptions, PlacementProgress, Prototypes, WordVectors,
+};
 
 use crate::config::{ExperimentConfig, LossKind, Task};
 use crate::error::TrainError;
@@ -112,11 +114,12 @@ fn class_prototypes(
         Some(path) if section.method.needs_word_vectors() => Some(WordVectors::load(path)?),
         _ => None,
     };
-    let mut placement = Placement::new(section.method, classes, dims).with_options(PlacementOptions {
-        seed: section.seed,
-        steps: section.steps,
-        ..PlacementOptions::default()
-    });
+    let mut placement =
+        Placement::new(section.method, classes, dims).with_options(PlacementOptions {
+            seed: section.seed,
+            steps: section.steps,
+            ..PlacementOptions::default()
+        });
     if let Some(words) = &words {
         placement = placement.with_word_vectors(words);
     }

@@ -19,8 +19,8 @@ use crate::config::ExperimentConfig;
 use crate::data::PreparedData;
 use crate::error::TrainError;
 use crate::fsutil::create_dir;
-use crate::metrics::{self, EpochRecord};
 use crate::head::{BatchScore, Head};
+use crate::metrics::{self, EpochRecord};
 use crate::plot;
 use crate::progress::Progress;
 

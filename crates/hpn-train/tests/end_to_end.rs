@@ -4,13 +4,22 @@
 //! digits from image files.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use hpn_train::{ExperimentConfig, RunOptions};
 
 fn quickstart(epochs: usize) -> ExperimentConfig {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Paths in the file are taken from its folder, whatever the current directory.
     let mut config = ExperimentConfig::load(&root.join("configs/quickstart.toml")).unwrap();
-    config.dataset.path = root.join(&config.dataset.path);
+    assert!(
+        config
+            .dataset
+            .path
+            .join("train-images-idx3-ubyte.gz")
+            .exists()
+    );
     config.dataset.train_per_class = Some(300);
     config.dataset.test_per_class = Some(30);
     config.training.epochs = epochs;
@@ -54,7 +63,7 @@ fn quickstart_learns_and_resume_matches_an_uninterrupted_run() {
     let run = straight.join("quickstart");
     for file in [
         "config.toml",
-        "layout.json",
+        "head.json",
         "prototypes-10d-10c.npy",
         "summary.json",
         "summary.md",
@@ -66,13 +75,23 @@ fn quickstart_learns_and_resume_matches_an_uninterrupted_run() {
         assert!(run.join(file).exists(), "{file} missing");
     }
 
-    // Killed after one epoch, then resumed.
+    // Stopped after one epoch (the stop flag is raised before the run starts), then resumed.
     let resumed = tmp.path().join("resumed");
     let first = RunOptions {
-        stop_after: Some(1),
+        stop: Some(Arc::new(AtomicBool::new(true))),
         ..options(&resumed)
     };
-    hpn_train::run(&config, &first).unwrap();
+    let err = hpn_train::run(&config, &first).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            hpn_train::TrainError::Stopped {
+                seed: 7,
+                epochs_done: 1
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(metrics(&resumed).len(), 2, "header + one epoch");
     let rest = RunOptions {
         resume: true,

@@ -8,9 +8,8 @@ use hpn_train::reproduce::{ReproduceOptions, reproduce};
 
 #[test]
 fn quick_reproduction_runs_every_claim_with_local_data() {
-    // The experiment files use paths relative to the repository root.
+    // The experiment files' paths are taken from their folder: no current directory needed.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    std::env::set_current_dir(&root).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let options = ReproduceOptions {
         configs: root.join("configs/reproduce"),

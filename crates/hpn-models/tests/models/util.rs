@@ -29,37 +29,3 @@ pub fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.try_into_vec_as::<f32>()
         .expect("read back a float tensor")
 }
-
-/// Images whose texture tells their class (0: horizontal stripes, 1: vertical stripes,
-/// 2: checkerboard, 3: wide horizontal stripes), the same in every channel, plus noise of
-/// amplitude 0.3, so that a network can learn to tell the classes apart.
-pub fn textured_images(
-    labels: &[i64],
-    channels: usize,
-    side: usize,
-    seed: u64,
-    device: &Device,
-) -> Tensor<4> {
-    let mut rng = SplitMix(seed);
-    let mut values = Vec::with_capacity(labels.len() * channels * side * side);
-    for label in labels {
-        for _ in 0..channels {
-            for row in 0..side {
-                for col in 0..side {
-                    let pattern = match label % 4 {
-                        0 => row % 2 == 0,
-                        1 => col % 2 == 0,
-                        2 => (row + col) % 2 == 0,
-                        _ => row % 4 < 2,
-                    };
-                    let base = if pattern { 1.0 } else { -1.0 };
-                    values.push(base + 0.3 * rng.uniform());
-                }
-            }
-        }
-    }
-    Tensor::from_data(
-        TensorData::new(values, [labels.len(), channels, side, side]),
-        device,
-    )
-}

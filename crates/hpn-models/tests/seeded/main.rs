@@ -18,7 +18,9 @@ static BURN_RNG: Mutex<()> = Mutex::new(());
 
 /// `config.init(device)` with Burn's generator seeded to `seed` just before, under the lock.
 pub fn seeded_init(config: &BackboneConfig, seed: u64, device: &Device) -> Model {
-    let _guard = BURN_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _guard = BURN_RNG
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     device.seed(seed);
     config.init(device).expect("valid configuration")
 }

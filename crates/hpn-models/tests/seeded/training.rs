@@ -3,11 +3,11 @@
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use hpn_losses::{Reduction, classification_loss, predict};
 use hpn_models::{Backbone, BackboneConfig, Shortcut};
 
-use crate::util::textured_images;
+use crate::util::SplitMix;
 
 /// Trains `config` on 8 textured images (two per class) for `steps` SGD steps (momentum 0.9, dampening 0, weight decay
 /// 1e-4, the paper's optimiser) against 4 one-hot prototypes in D = 4; returns the first
@@ -85,4 +85,38 @@ fn sgd_fits_a_tiny_batch_with_the_convnet() {
         correct >= 7,
         "{correct} of 8 training images classified right"
     );
+}
+
+/// Images whose texture tells their class (0: horizontal stripes, 1: vertical stripes,
+/// 2: checkerboard, 3: wide horizontal stripes), the same in every channel, plus noise of
+/// amplitude 0.3, so that a network can learn to tell the classes apart.
+fn textured_images(
+    labels: &[i64],
+    channels: usize,
+    side: usize,
+    seed: u64,
+    device: &Device,
+) -> Tensor<4> {
+    let mut rng = SplitMix(seed);
+    let mut values = Vec::with_capacity(labels.len() * channels * side * side);
+    for label in labels {
+        for _ in 0..channels {
+            for row in 0..side {
+                for col in 0..side {
+                    let pattern = match label % 4 {
+                        0 => row % 2 == 0,
+                        1 => col % 2 == 0,
+                        2 => (row + col) % 2 == 0,
+                        _ => row % 4 < 2,
+                    };
+                    let base = if pattern { 1.0 } else { -1.0 };
+                    values.push(base + 0.3 * rng.uniform());
+                }
+            }
+        }
+    }
+    Tensor::from_data(
+        TensorData::new(values, [labels.len(), channels, side, side]),
+        device,
+    )
 }
