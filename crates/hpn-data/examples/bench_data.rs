@@ -75,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         splits.train.channels(),
         splits.train.height(),
         splits.train.width(),
-        splits.train.num_classes()
+        splits.train.classes()
     );
 
     let device = Device::flex();

@@ -123,7 +123,7 @@ pub(crate) fn encode(content: &CacheContent, fingerprint: u64) -> Vec<u8> {
         put_u32(&mut out, set.height() as u32);
         put_u32(&mut out, set.width() as u32);
         out.extend_from_slice(&(set.len() as u64).to_le_bytes());
-        put_u32(&mut out, set.num_classes() as u32);
+        put_u32(&mut out, set.classes() as u32);
         for class in set.class_names() {
             put_str(&mut out, class);
         }

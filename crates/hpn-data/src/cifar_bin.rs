@@ -17,12 +17,12 @@ const SIDE: usize = 32;
 const PIXELS: usize = 3 * SIDE * SIDE;
 
 /// Parses a sequence of CIFAR records. Each record is `label_bytes` label bytes followed by
-/// 3072 pixel bytes; the label used is the byte at `label_offset`, checked `< num_classes`.
+/// 3072 pixel bytes; the label used is the byte at `label_offset`, checked `< classes`.
 pub fn parse_cifar_records(
     bytes: &[u8],
     label_bytes: usize,
     label_offset: usize,
-    num_classes: usize,
+    classes: usize,
     path: &Path,
 ) -> Result<(Vec<u8>, Vec<usize>), DataError> {
     let record = label_bytes + PIXELS;
@@ -43,11 +43,11 @@ pub fn parse_cifar_records(
     let mut labels = Vec::with_capacity(n);
     for (index, chunk) in bytes.chunks_exact(record).enumerate() {
         let label = chunk[label_offset] as usize;
-        if label >= num_classes {
+        if label >= classes {
             return Err(DataError::entry(
                 path,
                 format!("record {index}"),
-                format!("label {label}, expected 0..{num_classes}"),
+                format!("label {label}, expected 0..{classes}"),
             ));
         }
         labels.push(label);

@@ -113,7 +113,7 @@ pub fn parse_idx_pair(
         ));
     }
     let labels_vec: Vec<usize> = label_array.values.iter().map(|&l| l as usize).collect();
-    let num_classes = labels_vec.iter().max().map_or(0, |&m| m + 1);
+    let classes = labels_vec.iter().max().map_or(0, |&m| m + 1);
     ImageSet::new(
         image_array.values.to_vec(),
         1,
@@ -121,7 +121,7 @@ pub fn parse_idx_pair(
         width,
         labels_vec,
         None,
-        numbered_class_names(num_classes),
+        numbered_class_names(classes),
     )
 }
 

@@ -131,7 +131,7 @@ impl ImageSet {
     }
 
     /// Number of classes `K` (the number of class names; a class may have no image).
-    pub fn num_classes(&self) -> usize {
+    pub fn classes(&self) -> usize {
         self.class_names.len()
     }
 
@@ -188,18 +188,18 @@ impl ImageSet {
         }
     }
 
-    /// Number of images of each class, indexed by class (length `num_classes()`).
+    /// Number of images of each class, indexed by class (length `classes()`).
     pub fn class_counts(&self) -> Vec<usize> {
-        let mut counts = vec![0; self.num_classes()];
+        let mut counts = vec![0; self.classes()];
         for &label in &self.labels {
             counts[label] += 1;
         }
         counts
     }
 
-    /// Indices of the images of each class, in dataset order (outer length `num_classes()`).
+    /// Indices of the images of each class, in dataset order (outer length `classes()`).
     pub fn indices_by_class(&self) -> Vec<Vec<usize>> {
-        let mut by_class = vec![Vec::new(); self.num_classes()];
+        let mut by_class = vec![Vec::new(); self.classes()];
         for (i, &label) in self.labels.iter().enumerate() {
             by_class[label].push(i);
         }
@@ -302,7 +302,7 @@ mod tests {
         assert_eq!(set.len(), 3);
         assert_eq!(set.image(1), &[3, 4]);
         assert_eq!(set.class_counts(), vec![1, 2, 0]);
-        assert_eq!(set.num_classes(), 3);
+        assert_eq!(set.classes(), 3);
     }
 
     #[test]

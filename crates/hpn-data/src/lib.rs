@@ -43,8 +43,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-#![warn(missing_docs)]
-
 mod augmentation;
 mod augmented_dataset;
 mod batcher;

@@ -39,7 +39,7 @@ impl DatasetReport {
 }
 
 fn split_report(name: &str, set: &ImageSet, problems: &mut Vec<String>) -> SplitReport {
-    let k = set.num_classes();
+    let k = set.classes();
     let mut class_counts = vec![0; k];
     for (i, &label) in set.labels().iter().enumerate() {
         match class_counts.get_mut(label) {
@@ -88,8 +88,8 @@ pub fn describe(splits: &Splits) -> DatasetReport {
     if splits.train.class_names() != splits.test.class_names() {
         problems.push(format!(
             "train and test have different classes ({} vs {})",
-            splits.train.num_classes(),
-            splits.test.num_classes()
+            splits.train.classes(),
+            splits.test.classes()
         ));
     } else if !splits.test.is_empty() {
         let missing: Vec<&str> = train

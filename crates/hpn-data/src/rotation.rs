@@ -115,12 +115,12 @@ pub fn rotated_mnist(
         ));
     }
     for (i, &d) in digits.iter().enumerate() {
-        if d >= set.num_classes() {
+        if d >= set.classes() {
             return Err(DataError::invalid(
                 "digits",
                 format!(
                     "class {d} does not exist: the set has {} classes",
-                    set.num_classes()
+                    set.classes()
                 ),
             ));
         }

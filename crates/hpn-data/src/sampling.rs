@@ -49,7 +49,7 @@ pub fn subsample_per_class(
     per_class: usize,
     seed: u64,
 ) -> Result<ImageSet, DataError> {
-    let counts = vec![per_class; set.num_classes()];
+    let counts = vec![per_class; set.classes()];
     take_per_class(set, &counts, seed, "per_class")
 }
 
@@ -84,7 +84,7 @@ pub fn linear_imbalance(
             format!("{min_per_class} is above max_per_class {max_per_class}"),
         ));
     }
-    let k = set.num_classes();
+    let k = set.classes();
     let counts: Vec<usize> = (0..k)
         .map(|c| linear_imbalance_count(c, k, min_per_class, max_per_class))
         .collect();

@@ -60,7 +60,7 @@ fn idx_plain_and_gzip_give_the_same_set() {
     assert_eq!((a.len(), a.channels(), a.height(), a.width()), (2, 1, 2, 3));
     assert_eq!(a.image(1), &[10, 11, 12, 13, 14, 15]);
     assert_eq!(a.labels(), &[4, 1]);
-    assert_eq!(a.num_classes(), 5);
+    assert_eq!(a.classes(), 5);
 }
 
 fn idx_error(images: &[u8], labels: &[u8]) -> String {
@@ -151,7 +151,7 @@ fn mnist_dir_accepts_plain_and_gz_names_and_fixes_ten_classes() {
     write(dir.path(), "t10k-labels-idx1-ubyte.gz", &gzip(&labels));
     let splits = read_mnist_dir(dir.path()).unwrap();
     assert_eq!(splits.train, splits.test);
-    assert_eq!(splits.train.num_classes(), 10);
+    assert_eq!(splits.train.classes(), 10);
     assert_eq!(splits.train.class_names()[7], "7");
     assert_eq!(splits.train.pixels(), set.pixels());
 
@@ -243,7 +243,7 @@ fn cifar100_fine_and_coarse() {
     let c = read_cifar100_bin(dir.path(), false).unwrap();
     assert_eq!(c.train.labels(), &[19, 0]);
     assert_eq!(c.test.labels(), &[5]);
-    assert_eq!(c.train.num_classes(), 20);
+    assert_eq!(c.train.classes(), 20);
     // a coarse label of 20 is out of range for the coarse reading only
     write(dir.path(), "test.bin", &record(&[20, 7], 0, 0, 0));
     assert!(read_cifar100_bin(dir.path(), true).is_ok());

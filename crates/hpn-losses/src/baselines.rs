@@ -64,14 +64,14 @@ pub fn multitask_loss(
     labels: Tensor<1, Int>,
     targets: Tensor<1>,
     bounds: RegressionBounds,
-    weight: f32,
+    task_weight: f32,
     reduction: Reduction,
 ) -> Tensor<1> {
     let [n, width] = output.dims();
     let regression = output.clone().slice([0..n, 0..1]);
     let logits = output.slice([0..n, 1..width]);
-    mse_regression_loss(regression, targets, bounds, reduction).mul_scalar(1.0 - weight)
-        + softmax_cross_entropy(logits, labels, reduction).mul_scalar(weight)
+    mse_regression_loss(regression, targets, bounds, reduction).mul_scalar(1.0 - task_weight)
+        + softmax_cross_entropy(logits, labels, reduction).mul_scalar(task_weight)
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ pub fn class_subspace(z: Tensor<2>) -> Tensor<2> {
 /// `upper_pole` (D, the poles lie on axis 0, `p_u = e_0` in the paper), plus classification
 /// (Eq. 1) of the class subspace `z[:, 1..]` against `class_prototypes` (K, D - 1).
 ///
-/// With `weight = None` the two are summed with no task weight, as the paper states:
-/// `L = L_r + L_c`. With `weight = Some(w)` the result is `(1 - w) L_r + w L_c`, the
+/// With `task_weight = None` the two are summed with no task weight, as the paper states:
+/// `L = L_r + L_c`. With `task_weight = Some(w)` the result is `(1 - w) L_r + w L_c`, the
 /// weighting of the authors' code (which uses `w = 0.5`) and of the paper's Table 6.
 /// The reduction applies to both terms. Returns shape `[1]`.
 #[allow(clippy::too_many_arguments)]
@@ -34,13 +34,13 @@ pub fn joint_loss(
     labels: Tensor<1, Int>,
     targets: Tensor<1>,
     bounds: RegressionBounds,
-    weight: Option<f32>,
+    task_weight: Option<f32>,
     reduction: Reduction,
 ) -> Tensor<1> {
     let regression = regression_loss(z.clone(), upper_pole, targets, bounds, reduction);
     let classification =
         classification_loss(class_subspace(z), class_prototypes, labels, reduction);
-    match weight {
+    match task_weight {
         None => regression + classification,
         Some(w) => regression.mul_scalar(1.0 - w) + classification.mul_scalar(w),
     }

@@ -36,23 +36,23 @@ impl NormShape {
 /// Batch statistics and output of training-mode batch normalisation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NormForward {
-    /// y = gamma[c] (x - mean[c]) / sqrt(var[c] + eps) + beta[c], shaped like x.
+    /// `y = gamma[c] (x - mean[c]) / sqrt(var[c] + eps) + beta[c]`, shaped like x.
     pub output: Vec<f32>,
-    /// mean[c] = (1 / M) sum_{n, s} x[n, c, s].
+    /// `mean[c] = (1 / M) sum_{n, s} x[n, c, s]`.
     pub mean: Vec<f32>,
-    /// The biased variance var[c] = (1 / M) sum_{n, s} (x[n, c, s] - mean[c])^2.
+    /// The biased variance `var[c] = (1 / M) sum_{n, s} (x[n, c, s] - mean[c])^2`.
     pub variance: Vec<f32>,
 }
 
 /// Gradients of training-mode batch normalisation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NormBackward {
-    /// dx = gamma[c] / sqrt(var[c] + eps) (dy - mean(dy)[c] - x_hat mean(dy x_hat)[c]), with
-    /// x_hat = (x - mean[c]) / sqrt(var[c] + eps) and the means over the M entries of channel c.
+    /// `dx = gamma[c] / sqrt(var[c] + eps) (dy - mean(dy)[c] - x_hat mean(dy x_hat)[c])`, with
+    /// `x_hat = (x - mean[c]) / sqrt(var[c] + eps)` and the means over the M entries of channel c.
     pub input: Vec<f32>,
-    /// dgamma[c] = sum_{n, s} dy x_hat.
+    /// `dgamma[c] = sum_{n, s} dy x_hat`.
     pub gamma: Vec<f32>,
-    /// dbeta[c] = sum_{n, s} dy.
+    /// `dbeta[c] = sum_{n, s} dy`.
     pub beta: Vec<f32>,
 }
 

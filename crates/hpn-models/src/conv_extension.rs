@@ -204,7 +204,7 @@ fn is_flex(device: &DispatchDevice) -> bool {
 
 /// `conv.forward(x)`: on Flex, for a convolution without groups or dilation, with a square
 /// kernel and the same stride and padding on both axes, the kernels of
-/// [`conv_kernels`](crate::conv_kernels) (forward, input gradient, weight gradient) with the bias, if any, added afterwards as y + b[o]; Burn's `Conv2d::forward`
+/// [`conv_kernels`](crate::conv_kernels) (forward, input gradient, weight gradient) with the bias, if any, added afterwards as `y + b[o]`; Burn's `Conv2d::forward`
 /// everywhere else. The same value and gradients as Burn's convolution, to float rounding.
 pub fn flex_conv2d_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let weight = conv.weight.val();

@@ -45,7 +45,7 @@ fn measure(placer: &Placer<'_>, classes: usize, dims: usize, runs: usize) -> (f3
     (max_cosine, seconds[seconds.len() / 2])
 }
 
-/// The best possible max cosine where it is known (REFERENCE section 5).
+/// The best possible max cosine where it is known (docs/paper-facts.md, section 5).
 fn best_possible(classes: usize, dims: usize) -> String {
     if classes <= dims + 1 {
         format!("{:+.4}", -1.0 / (classes as f64 - 1.0))

@@ -67,7 +67,7 @@ const FLOOR_TOLERANCE: f64 = 1e-4;
 /// for the same (K, D, seed); after the Adam steps, plain projected gradient steps on that term
 /// alone (lr 0.05, at most 2,000) remove any violation left. Both aim at the floor's angle
 /// widened by 2 %, because the quadratic term's pull fades at its edge. The result is checked: every pair
-/// is at least theta_u / 2 apart ([`PRIVILEGED_MIN_ANGLE_FRACTION`]), or the call returns
+/// is at least theta_u / 2 apart (`PRIVILEGED_MIN_ANGLE_FRACTION`), or the call returns
 /// [`PrototypeError::Crowded`]. Needs D >= 2 and 3 <= K <= [`PRIVILEGED_MAX_CLASSES`]; costs a
 /// few (K, K, K) tensor passes per step (about 10 ms at K = 100 on a 2-core CPU) plus the
 /// uniform placement.

@@ -13,7 +13,7 @@ use crate::tensor_io::{normalise_last_axis, read_f32, tensor_from_f64};
 /// Default number of annealing steps of [`place_uniform`] when K > 2D.
 pub const UNIFORM_DEFAULT_STEPS: usize = 500;
 /// Default initial step size of [`place_uniform`]; it decays geometrically to
-/// [`LEARNING_RATE_END_FRACTION`] (5e-3) of this, 0.2 -> 0.001.
+/// 5e-3 of this (`LEARNING_RATE_END_FRACTION`): 0.2 -> 0.001.
 pub const UNIFORM_DEFAULT_LEARNING_RATE: f32 = 0.2;
 
 /// Temperature t of the smooth maximum at the first and the last step (geometric schedule).

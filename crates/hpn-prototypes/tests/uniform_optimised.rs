@@ -6,7 +6,7 @@ use hpn_prototypes::{
     separation_stats,
 };
 
-/// Best known smallest angles (degrees) of K points on S^2 (REFERENCE.md section 5).
+/// Best known smallest angles (degrees) of K points on S^2 (docs/paper-facts.md, section 5, from Sloane's tables).
 const TAMMES_DEGREES: [(usize, f64); 21] = [
     (4, 109.4712),
     (5, 90.0),
@@ -82,7 +82,7 @@ fn no_coincident_prototypes_at_k100_d3() {
 
 #[test]
 fn beats_the_authors_10000_steps_at_paper_settings() {
-    // REFERENCE.md: the authors' update after 10,000 steps reaches +0.377 at (100, 10) and
+    // docs/paper-facts.md, section 5: the authors' update after 10,000 steps reaches +0.377 at (100, 10) and
     // +0.134 at (100, 25).
     for (dims, authors) in [(10, 0.377_f32), (25, 0.134)] {
         let s = separation_stats(&uniform(100, dims, &PlacementOptions::default()));
@@ -96,7 +96,7 @@ fn beats_the_authors_10000_steps_at_paper_settings() {
 
 #[test]
 fn authors_update_reproduces_the_reference_after_1000_steps() {
-    // REFERENCE.md: +0.439 at (100, 10) after 1,000 steps (statistical: another RNG).
+    // docs/paper-facts.md, section 5: +0.439 at (100, 10) after 1,000 steps (statistical: another RNG).
     let options = PlacementOptions {
         steps: Some(1_000),
         ..PlacementOptions::default()

@@ -7,7 +7,7 @@
 //! in force. The only randomness of training (data order and augmentation) is derived from
 //! (seed, epoch), so the epoch number is the whole random state.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;

@@ -24,7 +24,7 @@ pub struct PreparedData {
 
 impl PreparedData {
     /// Number of classes.
-    pub fn num_classes(&self) -> usize {
+    pub fn classes(&self) -> usize {
         self.class_names.len()
     }
 

@@ -10,13 +10,20 @@ pub enum TrainError {
     /// A config file could not be read.
     #[error("cannot read config {path}: {source}")]
     ReadConfig {
+        /// The file or folder involved.
         path: PathBuf,
         #[source]
+        /// The underlying I/O error.
         source: std::io::Error,
     },
     /// A config file is not valid TOML or does not match the schema (unknown key, wrong type).
     #[error("invalid config {path}: {message}")]
-    ParseConfig { path: PathBuf, message: String },
+    ParseConfig {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// A config uses a key that an older version of hpn read and this one reads differently.
     #[error(
         "config {path}: `{key}` is from an older experiment file: {replacement} (see docs/config-reference.md)"
@@ -32,9 +39,13 @@ pub enum TrainError {
     /// A config is well-formed but asks for something inconsistent.
     #[error("config {path}: key `{key}` = {value}: {expected}")]
     InvalidValue {
+        /// The file or folder involved.
         path: PathBuf,
+        /// The key, with its section (`section.key`).
         key: String,
+        /// The value found.
         value: String,
+        /// What is expected instead.
         expected: String,
     },
     /// A backend name that hpn does not know.
@@ -46,12 +57,17 @@ pub enum TrainError {
         compiled.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ")
     )]
     BackendNotCompiled {
+        /// The backend asked for.
         backend: BackendKind,
+        /// The backends this binary has.
         compiled: Vec<BackendKind>,
     },
     /// The backend is compiled in, but the machine has no device for it.
     #[error("backend `{backend}`: no device found (is a GPU and its driver present?)")]
-    NoDevice { backend: BackendKind },
+    NoDevice {
+        /// The backend asked for.
+        backend: BackendKind,
+    },
     /// Placing, loading or saving prototypes failed.
     #[error("output layout: {0}")]
     Prototypes(#[from] hpn_prototypes::PrototypeError),
@@ -67,24 +83,39 @@ pub enum TrainError {
     /// Writing or reading a run directory failed.
     #[error("{action} {path}: {source}")]
     Io {
+        /// What was being done (read, write, ...).
         action: &'static str,
+        /// The file or folder involved.
         path: PathBuf,
         #[source]
+        /// The underlying I/O error.
         source: std::io::Error,
     },
     /// A checkpoint could not be written or read back.
     #[error("checkpoint {path}: {message}")]
-    Checkpoint { path: PathBuf, message: String },
+    Checkpoint {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// A run directory does not hold what a command needs.
     #[error("run directory {path}: {message}")]
-    Run { path: PathBuf, message: String },
+    Run {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// `--resume` was asked for a run directory made with a different experiment.
     #[error(
         "cannot resume {path}: it was trained with a different `{section}` than the config given now; \
          resume with the config saved in {path}/config.toml, pick another --out, or drop --resume to start again"
     )]
     ResumeMismatch {
+        /// The file or folder involved.
         path: PathBuf,
+        /// The first section of the experiment that differs.
         section: &'static str,
     },
     /// [`RunOptions::stop`](crate::RunOptions::stop) was raised: the seed in progress stopped
@@ -101,16 +132,29 @@ pub enum TrainError {
     /// The loss became NaN or infinite.
     #[error("training diverged at epoch {epoch}, batch {batch}: loss is {value}")]
     Diverged {
+        /// The epoch, 1-based.
         epoch: usize,
+        /// The batch within the epoch, 0-based.
         batch: usize,
+        /// The value found.
         value: f32,
     },
     /// An image given to `predict` could not be used.
     #[error("image {path}: {message}")]
-    Image { path: PathBuf, message: String },
+    Image {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// Drawing a plot failed.
     #[error("plot {path}: {message}")]
-    Plot { path: PathBuf, message: String },
+    Plot {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl TrainError {

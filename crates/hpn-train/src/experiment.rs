@@ -251,7 +251,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
             config.name,
             data.train.len(),
             data.eval.len(),
-            data.num_classes(),
+            data.classes(),
             data.image_shape()
         );
     }
@@ -266,7 +266,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
             );
         }
     };
-    let layout = output_layout::build(&config, data.num_classes(), &run_dir, &mut report, &device)?;
+    let layout = output_layout::build(&config, data.classes(), &run_dir, &mut report, &device)?;
     let prototypes_file = match layout.as_ref().and_then(|l| l.class_subspace_prototypes()) {
         Some(p) => {
             let file = Prototypes::file_name(p.classes(), p.dims());
@@ -286,13 +286,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
         }
         None => None,
     };
-    let head = Head::new(
-        &config,
-        layout.as_ref(),
-        data.num_classes(),
-        bounds,
-        &device,
-    )?;
+    let head = Head::new(&config, layout.as_ref(), data.classes(), bounds, &device)?;
     SavedHead {
         task: config.task,
         class_names: data.class_names.clone(),

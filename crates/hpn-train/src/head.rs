@@ -9,8 +9,10 @@ use hpn_prototypes::OutputLayout;
 use crate::config::{ExperimentConfig, LossKind, Task};
 use crate::error::TrainError;
 
-/// How the outputs are read: one arm per (task, loss) pair the config allows.
+/// How the outputs are read: one arm per (task, loss) pair the config allows. One per
+/// experiment, so the size difference of the arms does not matter.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
 enum Readout {
     /// Eq. 1 against the prototypes (K, D); prediction by Eq. 3.
     HpnClasses { prototypes: Tensor<2> },
@@ -41,7 +43,7 @@ pub struct Head {
     readout: Readout,
     reduction: Reduction,
     task_weight: Option<f32>,
-    num_classes: usize,
+    classes: usize,
     width: usize,
 }
 
@@ -75,14 +77,14 @@ pub struct Prediction {
 }
 
 impl Head {
-    /// The head of `config` for `num_classes` classes. `layout` holds the prototypes and poles
+    /// The head of `config` for `classes` classes. `layout` holds the prototypes and poles
     /// (required by the HPN loss, ignored by the baselines); `bounds` are required by the tasks
     /// with a regression target. Tensors are placed on `device` once; they are constants, so
     /// the same head serves the autodiff training device and the plain evaluation device.
     pub fn new(
         config: &ExperimentConfig,
         layout: Option<&OutputLayout>,
-        num_classes: usize,
+        classes: usize,
         bounds: Option<RegressionBounds>,
         device: &Device,
     ) -> Result<Self, TrainError> {
@@ -97,10 +99,7 @@ impl Head {
             let p = layout
                 .and_then(OutputLayout::class_subspace_prototypes)
                 .ok_or_else(|| missing("class prototypes"))?;
-            Ok(Tensor::from_data(
-                TensorData::new(p.as_slice().to_vec(), [p.classes(), p.dims()]),
-                device,
-            ))
+            Ok(p.to_tensor(device))
         };
         let pole = || -> Result<Tensor<1>, TrainError> {
             let p = layout
@@ -133,15 +132,15 @@ impl Head {
             Readout::HpnClasses { .. }
             | Readout::HpnRegression { .. }
             | Readout::HpnJoint { .. } => config.prototypes.dims,
-            Readout::Softmax => num_classes,
+            Readout::Softmax => classes,
             Readout::Mse { .. } => 1,
-            Readout::Multitask { .. } => 1 + num_classes,
+            Readout::Multitask { .. } => 1 + classes,
         };
         Ok(Head {
             readout,
             reduction: config.loss.reduction(),
             task_weight: config.loss.task_weight,
-            num_classes,
+            classes,
             width,
         })
     }
@@ -205,7 +204,7 @@ impl Head {
 
     /// Predicted classes (N) and the per-class scores (N, K) of a batch, when the task has
     /// classes: argmax cosine to the prototypes (Eq. 3) or argmax softmax probability.
-    pub fn classes(&self, z: &Tensor<2>) -> Option<(Tensor<1, Int>, Tensor<2>)> {
+    pub fn predicted_classes(&self, z: &Tensor<2>) -> Option<(Tensor<1, Int>, Tensor<2>)> {
         let [n, width] = z.dims();
         let scores = match &self.readout {
             Readout::HpnRegression { .. } | Readout::Mse { .. } => return None,
@@ -225,7 +224,7 @@ impl Head {
     }
 
     /// Predicted values (N) of a batch, when the task has a regression target.
-    pub fn values(&self, z: &Tensor<2>) -> Option<Tensor<1>> {
+    pub fn predicted_values(&self, z: &Tensor<2>) -> Option<Tensor<1>> {
         let [n, _] = z.dims();
         match &self.readout {
             Readout::HpnClasses { .. } | Readout::Softmax => None,
@@ -250,7 +249,7 @@ impl Head {
             count: labels.len(),
             ..BatchScore::default()
         };
-        if let Some((predicted, _)) = self.classes(&z) {
+        if let Some((predicted, _)) = self.predicted_classes(&z) {
             score.correct = predicted
                 .into_data()
                 .iter::<i64>()
@@ -258,7 +257,7 @@ impl Head {
                 .filter(|(p, l)| *p == **l as i64)
                 .count();
         }
-        if let Some(values) = self.values(&z) {
+        if let Some(values) = self.predicted_values(&z) {
             score.abs_error = values
                 .into_data()
                 .iter::<f32>()
@@ -272,9 +271,9 @@ impl Head {
     /// Reads each output row back as a class and/or a value.
     pub fn predict(&self, z: Tensor<2>) -> Vec<Prediction> {
         let [n, _] = z.dims();
-        let classes: Vec<Option<(usize, f32)>> = match self.classes(&z) {
+        let classes: Vec<Option<(usize, f32)>> = match self.predicted_classes(&z) {
             Some((predicted, scores)) => {
-                let k = self.num_classes;
+                let k = self.classes;
                 let scores: Vec<f32> = scores.into_data().iter::<f32>().collect();
                 predicted
                     .into_data()
@@ -285,7 +284,7 @@ impl Head {
             }
             None => vec![None; n],
         };
-        let values: Vec<Option<f32>> = match self.values(&z) {
+        let values: Vec<Option<f32>> = match self.predicted_values(&z) {
             Some(v) => v.into_data().iter::<f32>().map(Some).collect(),
             None => vec![None; n],
         };

@@ -27,10 +27,13 @@ pub struct Row {
 /// A claim of the paper and the experiments that test it.
 #[derive(Clone, Debug)]
 pub struct Claim {
+    /// Short id, e.g. `claim1`.
     pub id: &'static str,
+    /// Title on the results page.
     pub title: &'static str,
     /// What the paper claims, in one sentence.
     pub statement: &'static str,
+    /// The experiments of the claim, one table row each.
     pub rows: Vec<Row>,
     /// Decides from the results whether the claim held at this scale.
     pub verdict: fn(&Results) -> String,
@@ -38,6 +41,7 @@ pub struct Claim {
 
 /// Results of a claim's experiments by config name (absent: skipped or failed).
 pub struct Results {
+    /// The summary of each config, by config name.
     pub summaries: Vec<(&'static str, Option<Summary>)>,
 }
 
@@ -550,6 +554,7 @@ pub struct ReproduceOptions {
     pub out: PathBuf,
     /// Only these claims (ids such as `claim1`); empty: all.
     pub only: Vec<String>,
+    /// No progress output.
     pub quiet: bool,
     /// Train nothing: report the runs that have finished, list the others as not run yet.
     pub report_only: bool,
@@ -573,7 +578,9 @@ pub fn quick_version(mut config: ExperimentConfig) -> ExperimentConfig {
 
 /// What one run of `reproduce` produced: each claim with its results, and the page.
 pub struct Reproduction {
+    /// Every claim with its results.
     pub claims: Vec<(Claim, Results)>,
+    /// The results page.
     pub markdown: String,
 }
 

@@ -12,8 +12,11 @@ use crate::train::SeedResult;
 /// Mean and sample standard deviation (n - 1) of some values.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MeanStd {
+    /// Mean of the values.
     pub mean: f64,
+    /// Sample standard deviation (n - 1), 0 for one value.
     pub std: f64,
+    /// Number of values.
     pub n: usize,
 }
 
@@ -47,24 +50,36 @@ impl std::fmt::Display for MeanStd {
 /// One seed's line of the summary.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeedSummary {
+    /// The training seed.
     pub seed: u64,
+    /// Accuracy (%) over the seeds, when the task has classes.
     pub accuracy: Option<f64>,
+    /// Mean absolute error over the seeds, when the task has a regression target.
     pub mae: Option<f64>,
+    /// Training throughput (images/s) over the seeds.
     pub images_per_second: f64,
+    /// Wall-clock seconds of all epochs.
     pub seconds: f64,
 }
 
 /// `summary.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Experiment name.
     pub name: String,
+    /// One line saying what the experiment shows.
     pub description: String,
+    /// Backend it ran on.
     pub backend: String,
     /// The training budget, "epochs x training images".
     pub scale: String,
+    /// One line per seed.
     pub seeds: Vec<SeedSummary>,
+    /// Accuracy (%) over the seeds, when the task has classes.
     pub accuracy: Option<MeanStd>,
+    /// Mean absolute error over the seeds, when the task has a regression target.
     pub mae: Option<MeanStd>,
+    /// Training throughput (images/s) over the seeds.
     pub images_per_second: Option<MeanStd>,
 }
 

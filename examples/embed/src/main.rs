@@ -9,7 +9,7 @@
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig, Relu};
-use burn::optim::{GradientsParams, Optimizer, SgdConfig};
+use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use hpn_losses::{Reduction, classification_loss, predict};
 use hpn_prototypes::{Placement, PlacementMethod, separation_stats};

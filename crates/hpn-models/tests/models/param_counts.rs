@@ -18,7 +18,7 @@ fn linear(i: usize, o: usize) -> usize {
     i * o + o
 }
 
-/// CIFAR ResNet with `n` blocks per stage, width `w`, as described in REFERENCE.md sec. 3.
+/// CIFAR ResNet with `n` blocks per stage, width `w`, as described in docs/paper-facts.md, section 3.
 fn cifar_resnet(n: usize, w: usize, shortcut: Shortcut, d: usize) -> usize {
     let block = |i: usize, o: usize| conv(3, i, o) + bn(o) + conv(3, o, o) + bn(o);
     let projection = |i: usize, o: usize| match shortcut {
