@@ -1,12 +1,9 @@
-//! Batching [`ImageItem`]s into tensors and building Burn data loaders.
-
-use std::sync::Arc;
+//! Batching [`ImageItem`]s into tensors (also usable with Burn's own `DataLoaderBuilder`).
 
 use burn::data::dataloader::batcher::Batcher;
-use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::{AugmentedDataset, ImageItem};
+use crate::ImageItem;
 
 /// A batch of images on a device.
 #[derive(Clone, Debug)]
@@ -53,44 +50,4 @@ impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
             targets: Tensor::from_data(TensorData::new(targets, [b]), device),
         }
     }
-}
-
-/// A Burn data loader of [`ImageBatch`]es on `device` (always set: Burn otherwise uses its
-/// default device). `shuffle_seed = Some(s)` shuffles the order with seed `s` (the same order
-/// for every `iter()` of a single-worker loader), `None` keeps the set's order; `workers = 0`
-/// loads on the calling thread, `n > 0` on `n` background threads. The last batch may be
-/// smaller; a `batch_size` of 0 is taken as 1.
-///
-/// The dataset's epoch is fixed: build one loader per epoch (see [`epoch_loader`]) so that
-/// augmentations change between epochs.
-pub fn loader(
-    dataset: AugmentedDataset,
-    batch_size: usize,
-    shuffle_seed: Option<u64>,
-    workers: usize,
-    device: &Device,
-) -> Arc<dyn DataLoader<ImageBatch>> {
-    let mut builder = DataLoaderBuilder::new(ImageBatcher)
-        .batch_size(batch_size.max(1))
-        .num_workers(workers)
-        .set_device(device.clone());
-    if let Some(seed) = shuffle_seed {
-        builder = builder.shuffle(seed);
-    }
-    builder.build(dataset)
-}
-
-/// The loader of epoch `epoch`: the dataset moved to that epoch (new augmentations) and, when
-/// `shuffle_seed` is given, an order shuffled with the seed
-/// `hpn_common::derive_seed(&[shuffle_seed, epoch])`.
-pub fn epoch_loader(
-    dataset: &AugmentedDataset,
-    epoch: usize,
-    batch_size: usize,
-    shuffle_seed: Option<u64>,
-    workers: usize,
-    device: &Device,
-) -> Arc<dyn DataLoader<ImageBatch>> {
-    let seed = shuffle_seed.map(|s| hpn_common::derive_seed(&[s, epoch as u64]));
-    loader(dataset.for_epoch(epoch), batch_size, seed, workers, device)
 }

@@ -1,7 +1,7 @@
 //! Datasets for Hyperspherical Prototype Networks (Mettes, van der Pol, Snoek, NeurIPS 2019):
 //! files on disk -> [`ImageSet`] (`u8` pixels in memory) -> [`AugmentedDataset`] (augmented,
-//! normalised [`ImageItem`]s, a Burn `Dataset`) -> [`loader`] (a Burn `DataLoader` of
-//! [`ImageBatch`]es on a device).
+//! normalised [`ImageItem`]s, a Burn `Dataset`) -> [`loader`] ([`ImageBatch`]es on a device,
+//! in an order fixed by the seed whatever the number of worker threads).
 //!
 //! - Readers: MNIST IDX ([`read_idx`], [`read_mnist_dir`]), CIFAR-10/100 binary
 //!   ([`read_cifar10_bin`], [`read_cifar100_bin`]), image folders ([`read_image_folder`]),
@@ -13,7 +13,8 @@
 //!   ([`subsample_per_class`]), the paper's linear 2-to-200 imbalance ([`linear_imbalance`]),
 //!   a stratified validation split ([`train_validation_split`]).
 //! - Augmentation and normalisation of the paper's recipe ([`Augmentation`], [`Normalization`]),
-//!   deterministic in `(seed, epoch, index)` whatever the number of loader workers.
+//!   deterministic in `(seed, epoch, index)`; batches in an order that depends on the seed and
+//!   the epoch only ([`BatchLoader`]), whatever the number of loader workers.
 //! - [`describe`]: per-class counts and problems of a dataset.
 //!
 //! ```
@@ -56,6 +57,7 @@ mod file_bytes;
 mod idx;
 mod image_folder;
 mod image_set;
+mod loader;
 mod normalization;
 mod options;
 mod report;
@@ -65,7 +67,7 @@ mod tiny_imagenet;
 
 pub use augmentation::Augmentation;
 pub use augmented_dataset::{AugmentedDataset, ImageItem};
-pub use batcher::{ImageBatch, ImageBatcher, epoch_loader, loader};
+pub use batcher::{ImageBatch, ImageBatcher};
 pub use cifar_bin::{read_cifar10_bin, read_cifar100_bin};
 pub use csv_images::{CsvColumns, CsvTables, read_csv_images, read_csv_splits};
 pub use cub200::read_cub200;
@@ -73,6 +75,7 @@ pub use error::DataError;
 pub use idx::{encode_idx, read_idx, read_mnist_dir};
 pub use image_folder::read_image_folder;
 pub use image_set::{ImageSet, Splits};
+pub use loader::{BatchLoader, Batches, epoch_loader, loader};
 pub use normalization::Normalization;
 pub use options::{ReadOptions, ReadReport};
 pub use report::{DatasetReport, SplitReport, describe};

@@ -352,7 +352,7 @@ fn loader_batches_are_identical_for_any_worker_count() {
         9,
     );
     let device = Device::flex();
-    // Items of all batches, sorted by target (the index): order may differ across workers.
+    // Items of all batches in the order the loader gives them.
     let collect = |workers: usize, shuffle: Option<u64>| {
         let mut items: Vec<(i64, f32, Vec<f32>)> = Vec::new();
         for batch in loader(data.clone(), 4, shuffle, workers, &device).iter() {
@@ -385,19 +385,24 @@ fn loader_batches_are_identical_for_any_worker_count() {
     for (k, item) in plain.iter().enumerate() {
         assert_eq!(item.2, data.get(k).unwrap().pixels);
     }
+    // The same batches in the same order for any number of workers, shuffled or not.
     let sorted = |mut v: Vec<(i64, f32, Vec<f32>)>| {
         v.sort_by(|a, b| a.1.total_cmp(&b.1));
         v
     };
-    assert_eq!(sorted(collect(1, None)), plain);
-    assert_eq!(sorted(collect(2, None)), plain);
+    assert_eq!(collect(1, None), plain);
+    assert_eq!(collect(2, None), plain);
+    assert_eq!(collect(3, None), plain);
     let shuffled = collect(0, Some(4));
     assert_ne!(
         shuffled.iter().map(|i| i.1).collect::<Vec<_>>(),
         vec![0., 1., 2., 3., 4., 5.]
     );
-    assert_eq!(sorted(shuffled), plain);
-    assert_eq!(sorted(collect(2, Some(4))), plain);
+    assert_eq!(sorted(shuffled.clone()), plain);
+    assert_eq!(collect(1, Some(4)), shuffled);
+    assert_eq!(collect(2, Some(4)), shuffled);
+    assert_eq!(collect(5, Some(4)), shuffled);
+    assert_ne!(collect(2, Some(5)), shuffled);
 }
 
 #[test]

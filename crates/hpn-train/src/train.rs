@@ -191,8 +191,7 @@ pub fn train_seed(
             config.training.workers,
             &ad,
         );
-        let batches = data.train.len().div_ceil(batch_size);
-        progress.start_epoch(epoch + 1, epochs, batches);
+        progress.start_epoch(epoch + 1, epochs, loader.len());
         let mut loss_sum = 0.0f64;
         let mut seen_batches = 0usize;
         let mut seen_images = 0usize;
