@@ -150,8 +150,8 @@ pub struct DatasetConfig {
     /// Per-channel normalisation (hpn-data's [`Normalization`]: `"mnist"`, `"cifar"`,
     /// `"imagenet"`, `"none"` or `{ mean = [..], std = [..] }`).
     pub normalization: Normalization,
-    /// The file decoded images are cached in (image folders, Tiny ImageNet, CUB, CSV); absent:
-    /// `<out>/.cache/<dataset folder>/`, beside the run directories.
+    /// The folder decoded images are cached in (image folders, Tiny ImageNet, CUB, CSV);
+    /// absent: `<out>/.cache/<dataset folder>/`, beside the run directories.
     pub cache: Option<PathBuf>,
     /// Datasets of image files (image folders, Tiny ImageNet, CUB, CSV): leave undecodable or
     /// missing images out with a warning instead of stopping.
@@ -528,6 +528,20 @@ impl ExperimentConfig {
                 "a non-empty name of letters, digits, '-', '_' or '.'",
             );
         }
+        if self.name.chars().all(|c| c == '.') {
+            return bad(
+                "name",
+                format!("{:?}", self.name),
+                "a name that is not only dots (it names a folder)",
+            );
+        }
+        if let Err(e) = self.model.validate() {
+            return bad(
+                "model.backbone",
+                format!("{:?}", self.model.backbone),
+                &e.to_string(),
+            );
+        }
         if self.seeds.is_empty() {
             return bad("seeds", "[]".into(), "at least one seed");
         }
@@ -797,6 +811,11 @@ mod tests {
                 "dataset.validation_fraction",
             ),
             ("seeds = []\n", "seeds"),
+            ("name = \"..\"\n", "name"),
+            (
+                "[model]\nbackbone = { resnet-cifar = { depth = 21, width = 1 } }\n",
+                "model.backbone",
+            ),
             ("[dataset]\nskip_bad = true\n", "dataset.skip_bad"),
             (
                 "[dataset]\nkind = \"cifar10\"\nskip_bad = true\n",

@@ -1,5 +1,7 @@
-//! File-system helpers with hpn-train's error type: every file of a run directory is written
-//! through `hpn_common::write_atomic`, so a killed run never leaves a half-written one behind.
+//! File-system helpers with hpn-train's error type: the files a run is resumed or evaluated from
+//! (config, head, metrics, state, summary) are written through `hpn_common::write_atomic`, so a
+//! killed run never leaves a half-written one behind (Burn writes the model records atomically
+//! itself; the SVG curves are redrawn at the end of a seed).
 
 use std::path::Path;
 

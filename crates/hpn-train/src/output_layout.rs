@@ -24,14 +24,23 @@ pub(crate) fn class_dims(config: &ExperimentConfig) -> usize {
     }
 }
 
-/// The file a placement is cached in.
+/// The file a placement is cached in, named by everything that decides it: method, seed,
+/// steps when set, the word-vector file when read, K and D.
 fn cache_path(run_dir: &Path, config: &ExperimentConfig, classes: usize) -> PathBuf {
-    run_dir.join("prototypes").join(format!(
-        "{}-seed{}-{}",
-        config.prototypes.method,
-        config.prototypes.seed,
-        Prototypes::file_name(classes, class_dims(config))
-    ))
+    let section = &config.prototypes;
+    let mut name = format!("{}-seed{}", section.method, section.seed);
+    if let Some(steps) = section.steps {
+        name.push_str(&format!("-steps{steps}"));
+    }
+    if let Some(words) = &section.word_vectors
+        && section.method.needs_word_vectors()
+    {
+        let stem = words.file_stem().unwrap_or_default().to_string_lossy();
+        name.push_str(&format!("-{stem}"));
+    }
+    name.push('-');
+    name.push_str(&Prototypes::file_name(classes, class_dims(config)));
+    run_dir.join("prototypes").join(name)
 }
 
 /// The output layout of `config` for `classes` classes, or `None` for the baselines, whose

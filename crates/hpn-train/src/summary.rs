@@ -52,13 +52,13 @@ impl std::fmt::Display for MeanStd {
 pub struct SeedSummary {
     /// The training seed.
     pub seed: u64,
-    /// Accuracy (%) over the seeds, when the task has classes.
+    /// Final accuracy (%) of this seed, when the task has classes.
     pub accuracy: Option<f64>,
-    /// Mean absolute error over the seeds, when the task has a regression target.
+    /// Final mean absolute error of this seed, when the task has a regression target.
     pub mae: Option<f64>,
-    /// Training throughput (images/s) over the seeds.
+    /// Training throughput of this seed (images/s, mean over its epochs).
     pub images_per_second: f64,
-    /// Wall-clock seconds of all epochs.
+    /// Wall-clock seconds of all its epochs.
     pub seconds: f64,
 }
 

@@ -33,7 +33,7 @@ pub struct SeedResult {
     pub accuracy: Option<f64>,
     /// Final mean absolute error, when the task has a regression target.
     pub mae: Option<f64>,
-    /// Mean training throughput over the epochs trained in this process.
+    /// Mean training throughput over all epochs of the seed (resumed ones included).
     pub images_per_second: f64,
     /// Wall-clock seconds of all epochs.
     pub seconds: f64,
@@ -123,6 +123,14 @@ pub fn metrics_of(score: &BatchScore, head: &Head) -> (Option<f64>, Option<f64>)
     )
 }
 
+/// Mean training throughput (images/s) of the epochs recorded so far; 0 before the first.
+fn mean_throughput(records: &[EpochRecord]) -> f64 {
+    if records.is_empty() {
+        return 0.0;
+    }
+    records.iter().map(|r| r.images_per_second).sum::<f64>() / records.len() as f64
+}
+
 /// Trains one seed in `dir` and returns its final metrics.
 pub fn train_seed(
     config: &ExperimentConfig,
@@ -169,11 +177,15 @@ pub fn train_seed(
             "{} holds an earlier run; starting again (use --resume to continue it)",
             dir.display()
         ));
+        // The earlier finished model must not stand in for this run until it finishes.
+        let old_model = dir.join("model.bpk");
+        if old_model.exists() {
+            std::fs::remove_file(&old_model)
+                .map_err(|e| TrainError::io("remove the earlier model", &old_model, e))?;
+        }
     }
     let (train_set, eval_set) = crate::data::datasets(config, data, seed);
     let batch_size = config.training.batch_size;
-    let mut trained_seconds = 0.0;
-    let mut trained_images = 0usize;
     let stop_requested = || {
         options
             .stop
@@ -244,8 +256,6 @@ pub fn train_seed(
             images_per_second: seen_images as f64 / train_seconds.max(1e-9),
         };
         progress.end_epoch(&record, epochs);
-        trained_seconds += train_seconds;
-        trained_images += seen_images;
         state.records.push(record);
         state.epochs_done = epoch + 1;
         metrics::write_csv(&dir.join("metrics.csv"), &state.records)?;
@@ -280,7 +290,8 @@ pub fn train_seed(
         seed,
         accuracy,
         mae,
-        images_per_second: trained_images as f64 / trained_seconds.max(1e-9),
+        // Over every epoch of the seed, those of earlier processes (resumed runs) included.
+        images_per_second: mean_throughput(&state.records),
         seconds: state.records.iter().map(|r| r.seconds).sum(),
         dir: dir.to_path_buf(),
     })
