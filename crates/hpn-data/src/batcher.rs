@@ -23,7 +23,7 @@ pub struct ImageBatcher;
 impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
     /// # Panics
     /// If the items do not all have the shape of the first one (items of one
-    /// [`AugmentedDataset`] always do).
+    /// [`AugmentedDataset`](crate::AugmentedDataset) always do).
     fn batch(&self, items: Vec<ImageItem>, device: &Device) -> ImageBatch {
         let shape = items.first().map_or([1, 1, 1], |i| i.shape);
         let per_item: usize = shape.iter().product();
