@@ -94,13 +94,22 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     let device = select_device(args.backend)?;
     let results = hpn_train::inference::evaluate_run(&args.run, &device)
         .with_context(|| format!("cannot evaluate {}", args.run.display()))?;
-    for (dir, acc, mae) in results {
-        let mut line = format!("{}:", dir.display());
-        if let Some(a) = acc {
+    for seed in results {
+        let mut line = format!("{}:", seed.dir.display());
+        if let Some(a) = seed.accuracy {
             line.push_str(&format!(" accuracy {a:.2}%"));
         }
-        if let Some(m) = mae {
+        if let Some(m) = seed.mae {
             line.push_str(&format!(" mae {m:.3}"));
+        }
+        if let Some(o) = &seed.open_set {
+            line.push_str(&format!(
+                " open-set AUROC {:.4} (threshold {:.4}: {:.1}% of known accepted, {:.1}% of unknown rejected)",
+                o.auroc,
+                o.threshold,
+                100.0 * o.known_accepted,
+                100.0 * o.unknown_rejected
+            ));
         }
         println!("{line}");
     }
@@ -143,7 +152,14 @@ pub fn predict(args: PredictArgs) -> Result<()> {
                 .get(class)
                 .cloned()
                 .unwrap_or_else(|| class.to_string());
-            line.push_str(&format!(" class {class} ({name}) score {score:.4}"));
+            if p.known == Some(false) {
+                let threshold = run.open_set.as_ref().map_or(0.0, |o| o.threshold);
+                line.push_str(&format!(
+                    " unknown (closest class {class} ({name}) score {score:.4} < threshold {threshold:.4})"
+                ));
+            } else {
+                line.push_str(&format!(" class {class} ({name}) score {score:.4}"));
+            }
         }
         if let Some(v) = p.value {
             line.push_str(&format!(" value {v:.3}"));

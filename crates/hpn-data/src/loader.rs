@@ -2,7 +2,7 @@
 //! the seed and the epoch, whatever the number of worker threads and however the threads are
 //! scheduled.
 //!
-//! The order is a Fisher-Yates shuffle of the indices drawn from `hpn_common::stream`, cut into
+//! The order is a shuffle of the indices drawn from `hpn_common::stream`, cut into
 //! consecutive batches. Workers build the items of whole batches (decoding, augmentation,
 //! normalisation: a pure function of (seed, epoch, index)) ahead of the consumer, at most
 //! `2 * workers` batches ahead, and a reorder buffer hands them out in batch order. Tensors are
@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::Device;
-use rand::RngExt;
+use rand::seq::SliceRandom;
 
 use crate::{AugmentedDataset, DataError, ImageBatch, ImageBatcher, ImageItem};
 
@@ -30,14 +30,10 @@ pub struct BatchLoader {
     device: Device,
 }
 
-/// The indices `0..len` shuffled by Fisher-Yates with the stream of `seed`.
+/// The indices `0..len` shuffled (rand's Fisher-Yates) with the stream of `seed`.
 fn shuffled(len: usize, seed: u64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..len).collect();
-    let mut rng = hpn_common::stream(&[seed]);
-    for i in (1..len).rev() {
-        let j = rng.random_range(0..=i);
-        order.swap(i, j);
-    }
+    order.shuffle(&mut hpn_common::stream(&[seed]));
     order
 }
 

@@ -116,3 +116,40 @@ pub fn train_validation_split(
     validation.sort_unstable();
     Ok((set.subset(&train), set.subset(&validation)))
 }
+
+/// Splits `set` into the images of the known classes and those of the classes listed in
+/// `unknown` (open-set evaluation: inputs from no known class). The known images are relabelled
+/// `0..` in the order of their classes and keep those class names; the unknown images keep
+/// their labels and names. An unknown label out of range, or no known class left, is an error.
+pub fn split_classes(set: &ImageSet, unknown: &[usize]) -> Result<(ImageSet, ImageSet), DataError> {
+    let k = set.classes();
+    if let Some(&bad) = unknown.iter().find(|&&c| c >= k) {
+        return Err(DataError::invalid(
+            "unknown_classes",
+            format!("class {bad}, expected labels 0..{k}"),
+        ));
+    }
+    let is_unknown = |c: usize| unknown.contains(&c);
+    let known_classes: Vec<usize> = (0..k).filter(|&c| !is_unknown(c)).collect();
+    if known_classes.is_empty() {
+        return Err(DataError::invalid(
+            "unknown_classes",
+            format!("all {k} classes listed, expected at least one known class"),
+        ));
+    }
+    let (known_idx, unknown_idx): (Vec<usize>, Vec<usize>) =
+        (0..set.len()).partition(|&i| !is_unknown(set.labels()[i]));
+    let mut new_label = vec![usize::MAX; k];
+    for (new, &old) in known_classes.iter().enumerate() {
+        new_label[old] = new;
+    }
+    let known = set.subset(&known_idx);
+    let labels = known.labels().iter().map(|&l| new_label[l]).collect();
+    let targets = known.targets().map(<[f32]>::to_vec);
+    let names = known_classes
+        .iter()
+        .map(|&c| set.class_names()[c].clone())
+        .collect();
+    let known = known.relabel(labels, targets, names)?;
+    Ok((known, set.subset(&unknown_idx)))
+}

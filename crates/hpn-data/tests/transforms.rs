@@ -8,7 +8,8 @@ use burn::data::dataset::Dataset;
 use burn::tensor::Device;
 use hpn_data::{
     Augmentation, AugmentedDataset, ImageSet, Normalization, Splits, describe, linear_imbalance,
-    loader, read_idx, rotate_bilinear, rotated_mnist, subsample_per_class, train_validation_split,
+    loader, read_idx, rotate_bilinear, rotated_mnist, split_classes, subsample_per_class,
+    train_validation_split,
 };
 
 fn mnist16() -> ImageSet {
@@ -601,4 +602,26 @@ fn normalization_for_channels() {
     let two = Normalization::new(vec![0.1, 0.2], vec![0.3, 0.4]).unwrap();
     assert_eq!(two.for_channels(3), two);
     assert!(Normalization::cifar().for_channels(2).affine(2).is_err());
+}
+
+#[test]
+fn held_out_classes_leave_the_known_set_relabelled_in_order() {
+    // Labels 0..4 cycling over 10 images, classes a..d; hold out b (1) and d (3).
+    let labels: Vec<usize> = (0..10).map(|i| i % 4).collect();
+    let pixels: Vec<u8> = (0..10u8).collect();
+    let names = ["a", "b", "c", "d"].map(String::from).to_vec();
+    let set = ImageSet::new(pixels, 1, 1, 1, labels, None, names).unwrap();
+    let (known, unknown) = split_classes(&set, &[1, 3]).unwrap();
+    // Known: images 0, 2, 4, 6, 8 (labels 0, 2, 0, 2, 0) relabelled a -> 0, c -> 1.
+    assert_eq!(known.pixels(), &[0, 2, 4, 6, 8]);
+    assert_eq!(known.labels(), &[0, 1, 0, 1, 0]);
+    assert_eq!(known.class_names(), &["a".to_string(), "c".to_string()]);
+    // Unknown: images 1, 3, 5, 7, 9 with their own labels.
+    assert_eq!(unknown.pixels(), &[1, 3, 5, 7, 9]);
+    assert_eq!(unknown.labels(), &[1, 3, 1, 3, 1]);
+    assert!(split_classes(&set, &[4]).is_err(), "label out of range");
+    assert!(
+        split_classes(&set, &[0, 1, 2, 3]).is_err(),
+        "no known class left"
+    );
 }

@@ -335,6 +335,35 @@ impl Default for TrainingConfig {
     }
 }
 
+/// Open-set evaluation, one of the open problems the paper names: classes held out of
+/// training, whose test images are inputs from no known class. After training, the score of
+/// the predicted class (the cosine to its prototype for HPN, Eq. 3; the softmax probability for
+/// the baseline) is thresholded: the threshold accepts `known_accepted` of a calibration part
+/// held out of the training split, and the evaluation reports the AUROC of known against
+/// unknown test images.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenSetConfig {
+    /// Labels held out of training (after any rotated-MNIST relabelling); the other classes
+    /// are relabelled `0..` in order.
+    pub unknown_classes: Vec<usize>,
+    /// Fraction of the known-class training split held out (stratified) to choose the
+    /// threshold; it is not trained on.
+    pub calibration_fraction: f32,
+    /// Fraction of the calibration images the threshold accepts as known.
+    pub known_accepted: f32,
+}
+
+impl Default for OpenSetConfig {
+    fn default() -> Self {
+        OpenSetConfig {
+            unknown_classes: Vec::new(),
+            calibration_fraction: 0.1,
+            known_accepted: 0.95,
+        }
+    }
+}
+
 /// One experiment: everything needed to train and evaluate, for every seed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -361,6 +390,8 @@ pub struct ExperimentConfig {
     pub optimizer: OptimizerConfig,
     /// Epochs, batches, evaluation, loader threads.
     pub training: TrainingConfig,
+    /// Open-set evaluation with classes held out of training; absent: none.
+    pub open_set: Option<OpenSetConfig>,
 }
 
 impl Default for ExperimentConfig {
@@ -377,6 +408,7 @@ impl Default for ExperimentConfig {
             loss: LossConfig::default(),
             optimizer: OptimizerConfig::default(),
             training: TrainingConfig::default(),
+            open_set: None,
         }
     }
 }
@@ -682,6 +714,36 @@ impl ExperimentConfig {
                 "a [dataset.csv] table with the CSV files and column names",
             );
         }
+        if let Some(open) = &self.open_set {
+            if self.task != Task::Classification {
+                return bad(
+                    "open_set",
+                    format!("a [open_set] table with task {:?}", self.task),
+                    "open-set evaluation with the classification task",
+                );
+            }
+            if open.unknown_classes.is_empty() {
+                return bad(
+                    "open_set.unknown_classes",
+                    "[]".into(),
+                    "at least one class held out of training",
+                );
+            }
+            if !(open.calibration_fraction > 0.0 && open.calibration_fraction < 1.0) {
+                return bad(
+                    "open_set.calibration_fraction",
+                    open.calibration_fraction.to_string(),
+                    "a fraction strictly between 0 and 1",
+                );
+            }
+            if !(open.known_accepted > 0.0 && open.known_accepted <= 1.0) {
+                return bad(
+                    "open_set.known_accepted",
+                    open.known_accepted.to_string(),
+                    "a fraction in (0, 1]",
+                );
+            }
+        }
         if self.task != Task::Classification
             && self.dataset.rotation.is_none()
             && self.dataset.kind != DatasetKind::Csv
@@ -812,6 +874,15 @@ mod tests {
             ),
             ("seeds = []\n", "seeds"),
             ("name = \"..\"\n", "name"),
+            ("[open_set]\n", "open_set.unknown_classes"),
+            (
+                "[open_set]\nunknown_classes = [9]\nknown_accepted = 0.0\n",
+                "open_set.known_accepted",
+            ),
+            (
+                "task = \"joint\"\n[dataset.rotation]\n[prototypes]\ndims = 3\n[open_set]\nunknown_classes = [1]\n",
+                "open_set",
+            ),
             (
                 "[model]\nbackbone = { resnet-cifar = { depth = 21, width = 1 } }\n",
                 "model.backbone",

@@ -18,8 +18,12 @@ pub struct PreparedData {
     pub train: Arc<ImageSet>,
     /// What it is evaluated on (the test split, or a validation split carved from training).
     pub eval: Arc<ImageSet>,
-    /// Class names in label order.
+    /// Class names in label order (the known classes, with open-set evaluation).
     pub class_names: Vec<String>,
+    /// Open-set evaluation: known-class training images held out to choose the threshold.
+    pub calibration: Option<Arc<ImageSet>>,
+    /// Open-set evaluation: the test images of the classes held out of training.
+    pub unknown: Option<Arc<ImageSet>>,
 }
 
 impl PreparedData {
@@ -124,6 +128,15 @@ pub fn prepare(config: &ExperimentConfig, cache_root: &Path) -> Result<PreparedD
         train = hpn_data::rotated_mnist(&train, digits, degrees, seed_of(0))?;
         test = hpn_data::rotated_mnist(&test, digits, degrees, seed_of(1))?;
     }
+    // Open set: the held-out classes leave training; their test images become the unknowns.
+    let mut unknown = None;
+    if let Some(open) = &config.open_set {
+        let (known_train, _) = hpn_data::split_classes(&train, &open.unknown_classes)?;
+        let (known_test, unknown_test) = hpn_data::split_classes(&test, &open.unknown_classes)?;
+        train = known_train;
+        test = known_test;
+        unknown = Some(Arc::new(unknown_test));
+    }
     if let Some(n) = d.train_per_class {
         train = hpn_data::subsample_per_class(&train, n, seed_of(2))?;
     }
@@ -141,11 +154,22 @@ pub fn prepare(config: &ExperimentConfig, cache_root: &Path) -> Result<PreparedD
         Some(n) => hpn_data::subsample_per_class(&eval, n, seed_of(5))?,
         None => eval,
     };
+    let calibration = match &config.open_set {
+        Some(open) => {
+            let (t, c) =
+                hpn_data::train_validation_split(&train, open.calibration_fraction, seed_of(6))?;
+            train = t;
+            Some(Arc::new(c))
+        }
+        None => None,
+    };
     let class_names = train.class_names().to_vec();
     Ok(PreparedData {
         train: Arc::new(train),
         eval: Arc::new(eval),
         class_names,
+        calibration,
+        unknown,
     })
 }
 
@@ -165,4 +189,10 @@ pub fn datasets(
     );
     let eval = AugmentedDataset::new(data.eval.clone(), Augmentation::None, norm, seed);
     (train, eval)
+}
+
+/// `set` as the model sees it at evaluation: normalised as the config says, never augmented.
+pub fn plain(config: &ExperimentConfig, set: Arc<ImageSet>) -> AugmentedDataset {
+    let norm = config.dataset.normalization.for_channels(set.channels());
+    AugmentedDataset::new(set, Augmentation::None, norm, 0)
 }

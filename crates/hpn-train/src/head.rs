@@ -74,6 +74,9 @@ pub struct Prediction {
     pub class: Option<(usize, f32)>,
     /// Predicted regression value.
     pub value: Option<f32>,
+    /// Open-set runs: whether the class score reaches the run's threshold (`false`: an input
+    /// from no known class); `None` without an open-set threshold.
+    pub known: Option<bool>,
 }
 
 impl Head {
@@ -223,6 +226,14 @@ impl Head {
         Some((scores.clone().argmax(1).reshape([n]), scores))
     }
 
+    /// The score of the predicted class of each output (N): the largest cosine to a prototype
+    /// (Eq. 3) or the largest softmax probability; `None` when the task has no classes.
+    pub fn best_scores(&self, z: &Tensor<2>) -> Option<Tensor<1>> {
+        let [n, _] = z.dims();
+        self.predicted_classes(z)
+            .map(|(_, scores)| scores.max_dim(1).reshape([n]))
+    }
+
     /// Predicted values (N) of a batch, when the task has a regression target.
     pub fn predicted_values(&self, z: &Tensor<2>) -> Option<Tensor<1>> {
         let [n, _] = z.dims();
@@ -291,7 +302,11 @@ impl Head {
         classes
             .into_iter()
             .zip(values)
-            .map(|(class, value)| Prediction { class, value })
+            .map(|(class, value)| Prediction {
+                class,
+                value,
+                known: None,
+            })
             .collect()
     }
 }

@@ -16,6 +16,7 @@ use crate::data;
 use crate::error::TrainError;
 use crate::experiment::SavedHead;
 use crate::head::{Head, Prediction};
+use crate::open_set::OpenSetReport;
 use crate::train::{build_model, evaluate, metrics_of};
 
 /// A trained run, loaded for inference.
@@ -28,6 +29,8 @@ pub struct LoadedRun {
     pub head: Head,
     /// The trained network (inference copy).
     pub model: Model,
+    /// Open-set runs: the seed's report, whose threshold `predict_images` applies.
+    pub open_set: Option<OpenSetReport>,
     /// The seed directory the model came from.
     pub seed_dir: PathBuf,
 }
@@ -73,7 +76,9 @@ pub fn load_run(
     };
     let model = build_model(&config, saved.output_width, saved.image_shape.0, device)?;
     let model = load_model(model, &seed_dir.join("model.bpk"))?.valid();
+    let open_set = OpenSetReport::load(&seed_dir)?;
     Ok(LoadedRun {
+        open_set,
         config,
         saved,
         head,
@@ -82,8 +87,18 @@ pub fn load_run(
     })
 }
 
-/// A seed directory with its re-evaluated accuracy (%) and MAE.
-pub type SeedEvaluation = (PathBuf, Option<f64>, Option<f64>);
+/// A finished seed, evaluated again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeedEvaluation {
+    /// The seed directory.
+    pub dir: PathBuf,
+    /// Accuracy (%) on the evaluation set, when the task has classes.
+    pub accuracy: Option<f64>,
+    /// Mean absolute error, when the task has a regression target.
+    pub mae: Option<f64>,
+    /// Open-set runs: threshold and AUROC computed again.
+    pub open_set: Option<OpenSetReport>,
+}
 
 /// Accuracy (%) and MAE of every finished seed of a run, re-evaluated on its evaluation set.
 /// Decoded images are cached beside the run directory (`<run>/../.cache`), as training did
@@ -113,8 +128,14 @@ pub fn evaluate_run(run_dir: &Path, device: &Device) -> Result<Vec<SeedEvaluatio
             run.config.training.workers,
             device,
         )?;
-        let (acc, mae) = metrics_of(&score, &run.head);
-        out.push((dir, acc, mae));
+        let (accuracy, mae) = metrics_of(&score, &run.head);
+        let open_set = crate::open_set::evaluate(&run.model, &run.head, &run.config, data, device)?;
+        out.push(SeedEvaluation {
+            dir,
+            accuracy,
+            mae,
+            open_set,
+        });
     }
     Ok(out)
 }
@@ -185,7 +206,13 @@ pub fn predict_images(
         })?;
     let batch = ImageBatcher.batch(items, device);
     let z = run.model.forward(batch.images);
-    Ok(run.head.predict(z))
+    let mut predictions = run.head.predict(z);
+    if let Some(open) = &run.open_set {
+        for p in &mut predictions {
+            p.known = p.class.map(|(_, score)| score >= open.threshold);
+        }
+    }
+    Ok(predictions)
 }
 
 /// The network outputs on the evaluation set of a loaded run, with the labels and targets.

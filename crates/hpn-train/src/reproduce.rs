@@ -769,6 +769,7 @@ mod tests {
             }),
             mae: None,
             images_per_second: None,
+            auroc: None,
         }
     }
 
@@ -827,6 +828,7 @@ mod tests {
                 mae: Some(m),
                 images_per_second: 1.0,
                 seconds: 1.0,
+                auroc: None,
             })
             .collect();
         let v = verdict_rotated(&Results {

@@ -60,6 +60,9 @@ pub struct SeedSummary {
     pub images_per_second: f64,
     /// Wall-clock seconds of all its epochs.
     pub seconds: f64,
+    /// Open-set AUROC of this seed, when the experiment has one.
+    #[serde(default)]
+    pub auroc: Option<f64>,
 }
 
 /// `summary.json`.
@@ -81,6 +84,9 @@ pub struct Summary {
     pub mae: Option<MeanStd>,
     /// Training throughput (images/s) over the seeds.
     pub images_per_second: Option<MeanStd>,
+    /// Open-set AUROC over the seeds, when the experiment has one.
+    #[serde(default)]
+    pub auroc: Option<MeanStd>,
 }
 
 impl Summary {
@@ -100,6 +106,7 @@ impl Summary {
                 mae: r.mae,
                 images_per_second: r.images_per_second,
                 seconds: r.seconds,
+                auroc: r.auroc,
             })
             .collect();
         let collect = |f: &dyn Fn(&SeedSummary) -> Option<f64>| -> Vec<f64> {
@@ -113,6 +120,7 @@ impl Summary {
             accuracy: MeanStd::of(&collect(&|s| s.accuracy)),
             mae: MeanStd::of(&collect(&|s| s.mae)),
             images_per_second: MeanStd::of(&collect(&|s| Some(s.images_per_second))),
+            auroc: MeanStd::of(&collect(&|s| s.auroc)),
             seeds,
         }
     }
@@ -127,23 +135,43 @@ impl Summary {
             "Backend: {}; budget: {} (epochs x training images)\n\n",
             self.backend, self.scale
         ));
-        s.push_str("| seed | accuracy (%) | MAE | images/s | seconds |\n|---|---|---|---|---|\n");
+        // The open-set column only for open-set experiments.
+        let open = self.auroc.is_some();
+        s.push_str("| seed | accuracy (%) | MAE |");
+        s.push_str(if open { " open-set AUROC |" } else { "" });
+        s.push_str(" images/s | seconds |\n|---|---|---|");
+        s.push_str(if open { "---|" } else { "" });
+        s.push_str("---|---|\n");
         let cell = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
+        let auroc = |v: Option<f64>| {
+            let text = v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into());
+            if open {
+                format!(" {text} |")
+            } else {
+                String::new()
+            }
+        };
         for r in &self.seeds {
             s.push_str(&format!(
-                "| {} | {} | {} | {:.0} | {:.0} |\n",
+                "| {} | {} | {} |{} {:.0} | {:.0} |\n",
                 r.seed,
                 cell(r.accuracy),
                 cell(r.mae),
+                auroc(r.auroc),
                 r.images_per_second,
                 r.seconds
             ));
         }
         let ms = |v: &Option<MeanStd>| v.map(|m| m.to_string()).unwrap_or_else(|| "-".into());
+        let auroc_mean = match &self.auroc {
+            Some(m) => format!(" {:.4} ± {:.4} |", m.mean, m.std),
+            None => String::new(),
+        };
         s.push_str(&format!(
-            "| mean ± std | {} | {} | {} | |\n",
+            "| mean ± std | {} | {} |{} {} | |\n",
             ms(&self.accuracy),
             ms(&self.mae),
+            auroc_mean,
             self.images_per_second
                 .map(|m| format!("{:.0}", m.mean))
                 .unwrap_or_default()
@@ -200,6 +228,7 @@ mod tests {
             mae: None,
             images_per_second: 100.0,
             seconds: 10.0,
+            auroc: None,
             dir: Default::default(),
         };
         let s = Summary::new("x", "", "flex", "1 x 10", &[r(1, 90.0), r(2, 92.0)]);

@@ -37,6 +37,8 @@ pub struct SeedResult {
     pub images_per_second: f64,
     /// Wall-clock seconds of all epochs.
     pub seconds: f64,
+    /// Open-set AUROC of known against unknown test images, when the experiment has one.
+    pub auroc: Option<f64>,
     /// The seed's directory.
     pub dir: PathBuf,
 }
@@ -285,6 +287,22 @@ pub fn train_seed(
             progress.message(&format!("warning: {e}"));
         }
     }
+    let open_set = if state.epochs_done == epochs && config.open_set.is_some() {
+        let report = crate::open_set::evaluate(&model.valid(), head, config, data, device)?;
+        if let Some(r) = &report {
+            r.write(dir)?;
+            progress.message(&format!(
+                "open set: AUROC {:.4}, threshold {:.4} accepts {:.1} % of known and rejects {:.1} % of unknown test images",
+                r.auroc,
+                r.threshold,
+                100.0 * r.known_accepted,
+                100.0 * r.unknown_rejected
+            ));
+        }
+        report
+    } else {
+        None
+    };
     let (accuracy, mae) = metrics::final_metrics(&state.records);
     Ok(SeedResult {
         seed,
@@ -292,6 +310,7 @@ pub fn train_seed(
         mae,
         // Over every epoch of the seed, those of earlier processes (resumed runs) included.
         images_per_second: mean_throughput(&state.records),
+        auroc: open_set.map(|r| r.auroc),
         seconds: state.records.iter().map(|r| r.seconds).sum(),
         dir: dir.to_path_buf(),
     })

@@ -8,7 +8,12 @@ use hpn_train::{ExperimentConfig, RunOptions};
 fn config_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
     let mut files = Vec::new();
-    for dir in [root.clone(), root.join("paper"), root.join("reproduce")] {
+    for dir in [
+        root.clone(),
+        root.join("paper"),
+        root.join("reproduce"),
+        root.join("open-set"),
+    ] {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
@@ -76,8 +81,12 @@ fn config_reference_matches_the_code() {
     use hpn_train::config::LossKind;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let page = std::fs::read_to_string(root.join("docs/config-reference.md")).unwrap();
-    let defaults: toml::Table =
-        toml::from_str(&toml::to_string(&ExperimentConfig::default()).unwrap()).unwrap();
+    // Optional sections take their own defaults when present.
+    let config = ExperimentConfig {
+        open_set: Some(hpn_train::config::OpenSetConfig::default()),
+        ..ExperimentConfig::default()
+    };
+    let defaults: toml::Table = toml::from_str(&toml::to_string(&config).unwrap()).unwrap();
     let mut section = String::from("?");
     let mut documented: Vec<(String, String)> = Vec::new();
     for line in page.lines() {

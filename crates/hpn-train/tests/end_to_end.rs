@@ -121,7 +121,11 @@ fn quickstart_learns_and_resume_matches_an_uninterrupted_run() {
     let device = hpn_train::select_device(hpn_train::BackendKind::Flex).unwrap();
     let again = hpn_train::inference::evaluate_run(&run, &device).unwrap();
     let reported = summary.seeds[0].accuracy.unwrap();
-    assert!((again[0].1.unwrap() - reported).abs() < 1e-6);
+    assert!((again[0].accuracy.unwrap() - reported).abs() < 1e-6);
+    assert!(
+        again[0].open_set.is_none(),
+        "no [open_set] in the quickstart"
+    );
 
     predicts_digits_from_png_files(&run, tmp.path(), &device);
 }
