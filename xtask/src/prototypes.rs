@@ -1,9 +1,10 @@
-//! `prototypes`: place K prototypes on S^{D-1}, save them, print their separation.
+//! `prototypes`: place K prototypes on S^{D-1}, or extend a saved layout by K new classes, save
+//! them, print their separation.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use hpn_prototypes::{Placement, PlacementMethod, PlacementOptions, Prototypes, WordVectors};
 use hpn_train::{BackendKind, select_device};
@@ -11,12 +12,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Args, Debug)]
 pub struct PrototypesArgs {
-    /// Number of classes K.
+    /// Number of classes K (with --extend: the number of classes added).
     #[arg(long)]
     classes: usize,
-    /// Output dimension D.
+    /// Output dimension D (with --extend: the file's, which it must equal when given).
     #[arg(long)]
-    dims: usize,
+    dims: Option<usize>,
+    /// Extend this layout (.npy, K0 x D): its rows are kept bit for bit and --classes new
+    /// prototypes are placed as far as possible from all others.
+    #[arg(long)]
+    extend: Option<PathBuf>,
     /// uniform, uniform-authors, privileged, circle, one-hot or word-vectors.
     #[arg(long, default_value = "uniform")]
     method: PlacementMethod,
@@ -38,6 +43,12 @@ pub struct PrototypesArgs {
 }
 
 pub fn run(args: PrototypesArgs) -> Result<()> {
+    if let Some(file) = &args.extend {
+        return extend(&args, file);
+    }
+    let dims = args
+        .dims
+        .context("--dims is required (unless --extend names a layout to extend)")?;
     let device = select_device(args.backend)?;
     let words = match &args.word_vectors {
         Some(p) => Some(
@@ -57,7 +68,7 @@ pub fn run(args: PrototypesArgs) -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let start = Instant::now();
-    let mut placement = Placement::new(args.method, args.classes, args.dims).with_options(options);
+    let mut placement = Placement::new(args.method, args.classes, dims).with_options(options);
     if let Some(words) = &words {
         placement = placement.with_word_vectors(words);
     }
@@ -70,15 +81,13 @@ pub fn run(args: PrototypesArgs) -> Result<()> {
     let seconds = start.elapsed().as_secs_f64();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let path = args
-        .out
-        .join(Prototypes::file_name(args.classes, args.dims));
+    let path = args.out.join(Prototypes::file_name(args.classes, dims));
     prototypes.save_npy(&path)?;
     let s = hpn_prototypes::separation_stats(&prototypes);
     println!("wrote {}", path.display());
     println!(
         "{} prototypes in {} dims ({}), {seconds:.2} s",
-        args.classes, args.dims, args.method
+        args.classes, dims, args.method
     );
     println!(
         "cosine distance min / mean / max: {:.4} / {:.4} / {:.4}",
@@ -94,5 +103,49 @@ pub fn run(args: PrototypesArgs) -> Result<()> {
             hpn_prototypes::ranking_agreement(&prototypes, w)
         );
     }
+    Ok(())
+}
+
+/// `--extend FILE --classes M`: the layout of FILE plus M new prototypes.
+fn extend(args: &PrototypesArgs, file: &std::path::Path) -> Result<()> {
+    let existing = Prototypes::load_npy(file)
+        .with_context(|| format!("cannot read the layout to extend, {}", file.display()))?;
+    let (old, dims) = (existing.classes(), existing.dims());
+    if let Some(d) = args.dims
+        && d != dims
+    {
+        bail!(
+            "--dims {d} does not match {}, which holds {old} prototypes in {dims} dimensions",
+            file.display()
+        );
+    }
+    let device = select_device(args.backend)?;
+    let options = PlacementOptions {
+        seed: args.seed,
+        steps: args.steps,
+        ..PlacementOptions::default()
+    };
+    let start = Instant::now();
+    let extended =
+        hpn_prototypes::extend_layout(&existing, args.classes, &options, &mut |_| {}, &device)
+            .with_context(|| format!("cannot extend {}", file.display()))?;
+    let seconds = start.elapsed().as_secs_f64();
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let path = args
+        .out
+        .join(Prototypes::file_name(extended.classes(), dims));
+    extended.save_npy(&path)?;
+    let s = hpn_prototypes::extension_stats(&extended, old);
+    println!("wrote {}", path.display());
+    println!(
+        "{old} + {} prototypes in {dims} dims, {seconds:.2} s; the first {old} rows are those of {}",
+        args.classes,
+        file.display()
+    );
+    println!(
+        "smallest angle (deg): old-old {:.4}, new-old {:.4}, new-new {:.4}; max cosine {:.6}",
+        s.old_to_old_degrees, s.new_to_old_degrees, s.new_to_new_degrees, s.max_cosine
+    );
     Ok(())
 }

@@ -11,6 +11,8 @@
 //! - [`place_privileged`]: Eq. 5 + Eq. 6, keeping the similarity ranking of word vectors;
 //! - [`place_circle`], [`place_one_hot`], [`place_word_vectors`]: the paper's fixed layouts
 //!   and baselines;
+//! - [`extend_layout`]: new prototypes for classes that arrive later, the old rows kept bit for
+//!   bit ([`extension_stats`] measures new-to-old and new-to-new separation);
 //!
 //! and measures them ([`separation_stats`], the paper's Table 2; [`ranking_agreement`]), saves
 //! and loads them in the authors' `.npy` format ([`Prototypes::save_npy`],
@@ -40,6 +42,7 @@ mod authors;
 mod baselines;
 mod closed_form;
 mod error;
+mod extend;
 mod layout;
 mod npy;
 mod objectives;
@@ -55,6 +58,7 @@ mod word_vectors;
 pub use authors::{AUTHORS_DEFAULT_LEARNING_RATE, AUTHORS_DEFAULT_STEPS, place_uniform_authors};
 pub use baselines::{place_circle, place_one_hot};
 pub use error::PrototypeError;
+pub use extend::{EXTENSION_MIN_ANGLE_FRACTION, ExtensionStats, extend_layout, extension_stats};
 pub use layout::OutputLayout;
 pub use objectives::{
     cosine_matrix, privileged_loss, privileged_loss_with, triplet_targets, triplet_weights,

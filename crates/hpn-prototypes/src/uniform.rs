@@ -17,14 +17,14 @@ pub const UNIFORM_DEFAULT_STEPS: usize = 500;
 pub const UNIFORM_DEFAULT_LEARNING_RATE: f32 = 0.2;
 
 /// Temperature t of the smooth maximum at the first and the last step (geometric schedule).
-const TEMPERATURE_START: f32 = 20.0;
-const TEMPERATURE_END: f32 = 2000.0;
+pub(crate) const TEMPERATURE_START: f32 = 20.0;
+pub(crate) const TEMPERATURE_END: f32 = 2000.0;
 /// The step size decays geometrically from the initial value to this fraction of it.
-const LEARNING_RATE_END_FRACTION: f32 = 5e-3;
+pub(crate) const LEARNING_RATE_END_FRACTION: f32 = 5e-3;
 /// The smooth maximum's weights are (1 + (t/m) x)_+^m with m = 2^KERNEL_SQUARINGS = 16.
-const KERNEL_SQUARINGS: u32 = 4;
+pub(crate) const KERNEL_SQUARINGS: u32 = 4;
 /// Heavy-ball momentum of the annealed optimisation.
-const MOMENTUM: f32 = 0.9;
+pub(crate) const MOMENTUM: f32 = 0.9;
 /// Restart budget: about this many prototype pairs (restarts * K^2) per step.
 const RESTART_PAIR_BUDGET: usize = 8_000;
 const MAX_RESTARTS: usize = 64;
