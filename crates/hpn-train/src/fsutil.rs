@@ -16,3 +16,22 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> 
 pub(crate) fn create_dir(dir: &Path) -> Result<(), TrainError> {
     std::fs::create_dir_all(dir).map_err(|e| TrainError::io("create directory", dir, e))
 }
+
+/// Reads the JSON file `path` as a `T`; `None` when the file does not exist, an error naming
+/// the file when it is not a `what` written by hpn.
+pub(crate) fn read_json_if_present<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+) -> Result<Option<T>, TrainError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(TrainError::io("read", path, e)),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| TrainError::Run {
+            path: path.to_path_buf(),
+            message: format!("not {what} written by hpn: {e}"),
+        })
+}

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::ExperimentConfig;
 use crate::data::{self, PreparedData};
 use crate::error::TrainError;
-use crate::fsutil::write_atomic;
+use crate::fsutil::{read_json_if_present, write_atomic};
 use crate::head::Head;
 
 /// Name of the open-set report in a seed directory.
@@ -40,18 +40,7 @@ pub struct OpenSetReport {
 impl OpenSetReport {
     /// Reads `open_set.json` of a seed directory, if there is one.
     pub fn load(seed_dir: &Path) -> Result<Option<Self>, TrainError> {
-        let path = seed_dir.join(OPEN_SET_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(TrainError::io("read", path, e)),
-        };
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| TrainError::Run {
-                path,
-                message: format!("not an open-set report written by hpn: {e}"),
-            })
+        read_json_if_present(&seed_dir.join(OPEN_SET_FILE), "an open-set report")
     }
 
     pub(crate) fn write(&self, seed_dir: &Path) -> Result<(), TrainError> {

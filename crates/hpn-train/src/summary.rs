@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
-use crate::fsutil::write_atomic;
+use crate::fsutil::{read_json_if_present, write_atomic};
 use crate::train::SeedResult;
 
 /// Mean and sample standard deviation (n - 1) of some values.
@@ -181,18 +181,7 @@ impl Summary {
 
     /// Reads `dir/summary.json`; `None` when the run has not finished all its seeds.
     pub fn load(dir: &Path) -> Result<Option<Self>, TrainError> {
-        let path = dir.join("summary.json");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(TrainError::io("read", path, e)),
-        };
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| TrainError::Run {
-                path,
-                message: format!("not a summary written by hpn: {e}"),
-            })
+        read_json_if_present(&dir.join("summary.json"), "a summary")
     }
 
     /// Writes `summary.json` and `summary.md` into `dir`.
