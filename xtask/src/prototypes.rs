@@ -20,7 +20,7 @@ pub struct PrototypesArgs {
     dims: Option<usize>,
     /// Extend this layout (.npy, K0 x D): its rows are kept bit for bit and --classes new
     /// prototypes are placed as far as possible from all others.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["method", "word_vectors"])]
     extend: Option<PathBuf>,
     /// uniform, uniform-authors, privileged, circle, one-hot or word-vectors.
     #[arg(long, default_value = "uniform")]
