@@ -37,7 +37,10 @@ enum Command {
         command: data::DataCommand,
     },
     /// Run a benchmark and print its figures.
-    Bench(bench::BenchArgs),
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
     /// Run the paper's claims at CPU scale and write docs/results/README.md.
     Reproduce(reproduce::ReproduceArgs),
 }
@@ -50,7 +53,7 @@ fn main() -> ExitCode {
         Command::Predict(args) => train::predict(args),
         Command::Prototypes(args) => prototypes::run(args),
         Command::Data { command } => data::run(command),
-        Command::Bench(args) => bench::run(args),
+        Command::Bench { command } => bench::run(command),
         Command::Reproduce(args) => reproduce::run(args),
     };
     match result {

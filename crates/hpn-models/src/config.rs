@@ -40,6 +40,9 @@ pub enum Backbone {
     /// Small ConvNet of the rotated-MNIST experiment (two conv, two fully connected layers).
     #[serde(rename = "convnet")]
     ConvNet,
+    /// The same ConvNet with BatchNorm after both convolutions and the hidden layer.
+    #[serde(rename = "convnet-bn")]
+    ConvNetBn,
 }
 
 impl Backbone {
@@ -53,6 +56,7 @@ impl Backbone {
             Backbone::ResNet18 => "ResNet-18".into(),
             Backbone::ResNet34 => "ResNet-34".into(),
             Backbone::ConvNet => "ConvNet".into(),
+            Backbone::ConvNetBn => "ConvNet-BN".into(),
         }
     }
 }
@@ -170,7 +174,8 @@ impl BackboneConfig {
             )),
             Backbone::ResNet18 => Model::ResNet(ResNet::new(RESNET18_BLOCKS, c, d, device)),
             Backbone::ResNet34 => Model::ResNet(ResNet::new(RESNET34_BLOCKS, c, d, device)),
-            Backbone::ConvNet => Model::ConvNet(ConvNet::new(c, d, device)),
+            Backbone::ConvNet => Model::ConvNet(ConvNet::new(c, d, false, device)),
+            Backbone::ConvNetBn => Model::ConvNet(ConvNet::new(c, d, true, device)),
         })
     }
 }

@@ -1,12 +1,15 @@
-//! A small ConvNet for the rotated-MNIST experiment (Fig. 5), where the output is S^2.
+//! A small ConvNet for the rotated-MNIST experiment (Fig. 5), where the output is S^2, and its
+//! normalised variant.
 
+use crate::batch_norm_forward::batch_norm_forward;
 use crate::conv_forward::conv2d_forward;
+use crate::layers::batch_norm;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use std::f64::consts::SQRT_2;
 
-use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d, Relu};
+use burn::nn::{BatchNorm, Initializer, Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::tensor::{Device, Tensor};
 
 /// Channels of the first convolution.
@@ -33,6 +36,13 @@ pub const CONVNET_HIDDEN: usize = 128;
 /// smaller (0.015 against 0.37 for inputs uniform in [-1, 1), measured), and the cosine losses,
 /// whose gradient grows as `1 / |z|`, then collapsed training to one constant output in 2 of 3
 /// seeds at lr 1e-2 with the summed loss.
+///
+/// With normalisation ([`Backbone::ConvNetBn`](crate::Backbone::ConvNetBn)) a BatchNorm
+/// (Ioffe and Szegedy 2015; gamma 1, beta 0, eps 1e-5, momentum 0.1) sits between each
+/// convolution and its ReLU and between the hidden layer and its ReLU, which adds
+/// `2 (32 + 64 + 128) = 448` parameters. Without it, squared-cosine training of this network
+/// can freeze: the output norm grows while the loss's gradient falls as `1 / |z|`
+/// (`docs/results/collapse.md`).
 #[derive(Module, Debug)]
 pub struct ConvNet {
     /// First convolution.
@@ -47,12 +57,23 @@ pub struct ConvNet {
     pub fc1: Linear,
     /// Output layer.
     pub fc2: Linear,
+    /// BatchNorm after the first convolution (normalised variant only).
+    pub bn1: Option<BatchNorm>,
+    /// BatchNorm after the second convolution (normalised variant only).
+    pub bn2: Option<BatchNorm>,
+    /// BatchNorm after the hidden fully connected layer (normalised variant only).
+    pub bn3: Option<BatchNorm>,
     /// Activation.
     pub relu: Relu,
 }
 
 impl ConvNet {
-    pub(crate) fn new(in_channels: usize, outputs: usize, device: &Device) -> Self {
+    pub(crate) fn new(
+        in_channels: usize,
+        outputs: usize,
+        normalised: bool,
+        device: &Device,
+    ) -> Self {
         let he = |gain: f64| Initializer::KaimingNormal {
             gain,
             fan_out_only: false,
@@ -77,23 +98,35 @@ impl ConvNet {
             fc2: LinearConfig::new(CONVNET_HIDDEN, outputs)
                 .with_initializer(he(1.0))
                 .init(device),
+            bn1: normalised.then(|| batch_norm(CONVNET_CHANNELS_1, device)),
+            bn2: normalised.then(|| batch_norm(CONVNET_CHANNELS_2, device)),
+            bn3: normalised.then(|| batch_norm(CONVNET_HIDDEN, device)),
             relu: Relu::new(),
         }
     }
 
     /// Images (N, C, H, W) -> outputs (N, D). Needs at least 4x4 pixels.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = conv2d_forward(&self.conv1, images);
         let x = self
             .pool
-            .forward(self.relu.forward(conv2d_forward(&self.conv1, images)));
+            .forward(self.relu.forward(normalise(&self.bn1, x)));
+        let x = conv2d_forward(&self.conv2, x);
         let x = self
             .pool
-            .forward(self.relu.forward(conv2d_forward(&self.conv2, x)));
+            .forward(self.relu.forward(normalise(&self.bn2, x)));
         let x = self.grid.forward(x);
         let [n, c, h, w] = x.dims();
-        let x = self
-            .relu
-            .forward(self.fc1.forward(x.reshape([n, c * h * w])));
+        let x = self.fc1.forward(x.reshape([n, c * h * w]));
+        let x = self.relu.forward(normalise(&self.bn3, x));
         self.fc2.forward(x)
+    }
+}
+
+/// `bn(x)` where the layer exists, `x` otherwise.
+fn normalise<const D: usize>(bn: &Option<BatchNorm>, x: Tensor<D>) -> Tensor<D> {
+    match bn {
+        Some(bn) => batch_norm_forward(bn, x),
+        None => x,
     }
 }

@@ -8,6 +8,7 @@
 //! | [`Backbone::DenseNet121`] ([`DenseNet`]) | supplement | `6,946,048 + 1025 D` |
 //! | [`Backbone::ResNet18`] / [`Backbone::ResNet34`] ([`ResNet`]) | CUB-200, OmniArt at 224 px | `11,176,512` / `21,284,672 + 513 D` |
 //! | [`Backbone::ConvNet`] ([`ConvNet`]) | rotated MNIST | `288 C + 420,064 + 129 D` |
+//! | [`Backbone::ConvNetBn`] ([`ConvNet`] with BatchNorm) | hpn's MNIST claims | `288 C + 420,512 + 129 D` |
 //!
 //! All of them end in global average pooling (or an adaptive pool), so one network takes
 //! several input sizes (32x32 CIFAR and 64x64 Tiny ImageNet for the CIFAR ResNets).
@@ -16,13 +17,12 @@
 //! BatchNorm uses batch statistics and updates its running averages, and `model.valid()`
 //! gives the inference copy that uses the running averages.
 //!
-//! On the Flex CPU backend the convolutions and the training-mode BatchNorm run this crate's
-//! own kernels through Burn backend extensions ([`conv2d_forward`], [`batch_norm_forward`]):
-//! each convolution pass is one im2col matrix product per group of samples
-//! ([`conv_kernels`]), BatchNorm takes two passes forward and two backward
-//! ([`batch_norm_kernels`]). On two cores a ResNet-32 train step reaches about 0.8 of
-//! PyTorch's throughput (`docs/performance.md`). Other devices use Burn's `Conv2d` and
-//! `BatchNorm`.
+//! Every network calls two functions for its convolutions and BatchNorm layers,
+//! [`conv2d_forward`] and [`batch_norm_forward`]. With the `flex` feature they run the CPU
+//! kernels of the `hpn-kernels` crate on the Flex backend (one im2col matrix product per
+//! convolution pass, fused two-pass BatchNorm); on two cores a ResNet-32 train step reaches
+//! about 0.8 of PyTorch's throughput (`docs/performance.md`). Other devices, and builds
+//! without `flex`, use Burn's `Conv2d` and `BatchNorm`.
 //!
 //! ```
 //! use burn::tensor::{Device, Tensor};
@@ -37,17 +37,9 @@
 //! ```
 
 mod basic_block;
-#[cfg(feature = "flex")]
-mod batch_norm_extension;
 mod batch_norm_forward;
-#[cfg(feature = "flex")]
-pub mod batch_norm_kernels;
 mod config;
-#[cfg(feature = "flex")]
-pub mod conv_extension;
 mod conv_forward;
-#[cfg(feature = "flex")]
-pub mod conv_kernels;
 mod convnet;
 mod densenet;
 mod error;

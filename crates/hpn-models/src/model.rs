@@ -12,6 +12,9 @@ use crate::resnet_cifar::ResNetCifar;
 /// Any backbone of [`Backbone`](crate::Backbone), built by
 /// [`BackboneConfig::init`](crate::BackboneConfig::init). It is a Burn [`Module`]: records,
 /// optimisers, `valid()` (the inference copy) and `no_grad()` work on it unchanged.
+// The variants hold handles to their tensors (a few kB at most); a run builds one model and
+// moves it once per optimiser step, so boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Model {
     /// CIFAR ResNet family (ResNet-32 and other depths / widths).

@@ -41,6 +41,7 @@ fn names_in_experiment_files() {
         (Backbone::ResNet18, "\"resnet18\""),
         (Backbone::ResNet34, "\"resnet34\""),
         (Backbone::ConvNet, "\"convnet\""),
+        (Backbone::ConvNetBn, "\"convnet-bn\""),
         (
             Backbone::ResNetCifar {
                 depth: 20,

@@ -3,7 +3,6 @@
 
 mod batch_norm;
 mod config;
-mod conv_extension;
 mod param_counts;
 mod shapes;
 mod util;

@@ -121,5 +121,9 @@ fn convnet_parameter_count() {
             + linear(128, d);
         let config = BackboneConfig::new(Backbone::ConvNet, d).with_in_channels(c);
         assert_eq!(count_with(config), expected);
+        // BatchNorm's gamma and beta for 32, 64 and 128 channels; running statistics are not
+        // parameters.
+        let normalised = BackboneConfig::new(Backbone::ConvNetBn, d).with_in_channels(c);
+        assert_eq!(count_with(normalised), expected + 2 * (32 + 64 + 128));
     }
 }

@@ -1,10 +1,22 @@
-//! Throughput of the CIFAR training input pipeline: JPEG decoding (first read, then the cache),
-//! and random crop (4 px zero padding) + flip + normalisation + batches of 128 into `flex`
-//! tensors through Burn's data loader with 0, 1 and 2 workers.
+//! `bench data`: throughput of the CIFAR training input pipeline: JPEG decoding (first read,
+//! then the cache), and random crop (4 px zero padding) + flip + normalisation + batches of 128
+//! into Flex tensors through Burn's data loader with 0, 1 and 2 workers; then random resized
+//! crops of large images.
 //!
-//! `cargo run --release -p hpn-data --example bench_data -- /tmp/cifar10-jpeg [cache-file]`
-//! where the folder holds `train/<class>/*.jpg` and `test/<class>/*.jpg` (or holds one
-//! sub-folder that does).
+//! The folder holds `train/<class>/*.jpg` and `test/<class>/*.jpg` (or holds one sub-folder
+//! that does).
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct DataArgs {
+    /// CIFAR-10 JPEG folder.
+    folder: PathBuf,
+    /// Cache file of the decoded images (deleted first; default in the temporary folder).
+    #[arg(long)]
+    cache: Option<PathBuf>,
+}
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,17 +40,16 @@ fn dataset_root(root: &Path) -> Option<PathBuf> {
         .find(|p| p.join("train").is_dir())
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(root_arg) = args.first() else {
-        return Err("usage: bench_data <cifar10-jpeg folder> [cache file]".into());
+pub fn run(args: DataArgs) -> Result<()> {
+    let Some(root) = dataset_root(&args.folder) else {
+        bail!(
+            "{}: no train/ folder in it or in a sub-folder",
+            args.folder.display()
+        );
     };
-    let root = dataset_root(Path::new(root_arg))
-        .ok_or_else(|| format!("{root_arg}: no train/ folder in it or in a sub-folder"))?;
-    let cache = args.get(1).map_or_else(
-        || std::env::temp_dir().join("hpn-data-bench-cifar10.cache"),
-        PathBuf::from,
-    );
+    let cache = args
+        .cache
+        .unwrap_or_else(|| std::env::temp_dir().join("hpn-data-bench-cifar10.cache"));
     let _ = std::fs::remove_file(&cache);
     println!(
         "dataset {} | cache {} | {} threads available",
@@ -52,10 +63,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..ReadOptions::default()
     };
     let start = Instant::now();
-    let (splits, report) = read_image_folder(&root, &options)?;
+    let (splits, report) =
+        read_image_folder(&root, &options).with_context(|| format!("read {}", root.display()))?;
     let decode_s = start.elapsed().as_secs_f64();
     let images = splits.train.len() + splits.test.len();
-    assert!(!report.from_cache);
+    anyhow::ensure!(!report.from_cache, "the first read came from the cache");
     println!(
         "first read (JPEG decode + cache write): {images} images in {decode_s:.2} s = {:.0} img/s",
         images as f64 / decode_s
@@ -63,7 +75,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let (again, report) = read_image_folder(&root, &options)?;
     let cached_s = start.elapsed().as_secs_f64();
-    assert!(report.from_cache && again == splits);
+    anyhow::ensure!(
+        report.from_cache && again == splits,
+        "the second read did not give the cached images back"
+    );
     println!(
         "second read (cache, {:.0} MB): {cached_s:.3} s = {:.0} img/s",
         std::fs::metadata(&cache)?.len() as f64 / 1e6,

@@ -1,15 +1,31 @@
-//! Prints Markdown tables comparing the default `uniform` placer with the authors' update.
-//!
-//! ```text
-//! cargo run --release -p hpn-prototypes --example bench_prototypes [-- --runs N] [--skip-10k] [--privileged-only]
-//! ```
+//! `bench prototypes`: Markdown tables comparing the default `uniform` placer with the authors'
+//! update.
 //!
 //! Grid: K = 100 with D = 3, 5, 10, 25, 50, 100 and K = 200 with D = 25, 50, 100, 200 (the
 //! paper's settings), then the Tammes problem on S^2 for K = 4..24, then `privileged` with the
 //! committed GloVe class-name vectors (MNIST and CIFAR-10 at D = 2, 3, 5; CIFAR-100 at D = 3, 5,
-//! 10). Times are medians of `runs` runs (default 3) on `Device::flex()`.
+//! 10). Times are medians of `--runs` runs on `Device::flex()`.
 
-use std::path::Path;
+use anyhow::Result;
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct PrototypesArgs {
+    /// Runs per figure; the median time is printed.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    runs: u64,
+    /// Leave out the authors' update at 10,000 steps (the slowest column).
+    #[arg(long)]
+    skip_10k: bool,
+    /// Only the `privileged` table.
+    #[arg(long)]
+    privileged_only: bool,
+    /// Folder of the class-name word vectors.
+    #[arg(long, default_value = "datasets/word-vectors")]
+    words: PathBuf,
+}
+
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::tensor::Device;
@@ -56,20 +72,13 @@ fn best_possible(classes: usize, dims: usize) -> String {
     }
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let runs = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(3)
-        .max(1);
-    let skip_long = args.iter().any(|a| a == "--skip-10k");
+pub fn run(args: PrototypesArgs) -> Result<()> {
+    let runs = args.runs as usize;
+    let skip_long = args.skip_10k;
     let device = Device::flex();
-    if args.iter().any(|a| a == "--privileged-only") {
-        privileged_table(runs, &device);
-        return;
+    if args.privileged_only {
+        privileged_table(runs, &args.words, &device);
+        return Ok(());
     }
     let options = PlacementOptions::default();
     let uniform = |k: usize, d: usize| place_uniform(k, d, &options, &mut |_| {}, &device);
@@ -132,11 +141,12 @@ fn main() {
         );
     }
     println!("\nLargest gap to the best known angle: {worst:.4} degrees.");
-    privileged_table(runs, &device);
+    privileged_table(runs, &args.words, &device);
+    Ok(())
 }
 
 /// Smallest angle and word-ranking agreement of `privileged` against `uniform`.
-fn privileged_table(runs: usize, device: &Device) {
+fn privileged_table(runs: usize, words_dir: &Path, device: &Device) {
     println!(
         "\n`privileged` with GloVe 6B 50-d class names: smallest angle (degrees), its floor (half of \
          `uniform`'s), and the fraction of word-vector triplet orders kept (`ranking_agreement`).\n"
@@ -145,7 +155,6 @@ fn privileged_table(runs: usize, device: &Device) {
         "| classes | K | D | privileged angle | floor | uniform angle | ranking privileged | ranking uniform | s |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    let words_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/word-vectors");
     let options = PlacementOptions::default();
     for (name, grid) in [
         ("mnist", &[2, 3, 5][..]),

@@ -1,41 +1,40 @@
-//! Forward + backward time of single ResNet-32 convolutions on Flex (batch 128): Burn's
-//! `Conv2d::forward` against [`conv2d_forward`] (the kernels of `hpn_models::conv_kernels`),
-//! with the largest relative gap between their input and weight gradients; then each kernel
+//! `bench conv`: forward + backward time of single ResNet-32 convolutions on Flex (batch 128),
+//! Burn's `Conv2d::forward` against [`hpn_kernels::conv2d_forward`], with the largest relative
+//! gap between their input and weight gradients; then each kernel of [`hpn_kernels::conv`]
 //! alone on plain slices (forward, input gradient, weight gradient) with its rate in GFLOP/s
 //! (2 O C K^2 H_o W_o N floating-point operations each).
 //!
-//! ```text
-//! cargo run --release -p hpn-models --example bench_conv
-//! ```
-//!
 //! Layers: stage 1 (16 -> 16, 32x32, stride 1), the stage-2 entry (16 -> 32, stride 2),
-//! stage 2 (32 -> 32, 16x16) and stage 3 (64 -> 64, 8x8). Medians of 5 runs after one warm-up; threads: `RAYON_NUM_THREADS`.
+//! stage 2 (32 -> 32, 16x16) and stage 3 (64 -> 64, 8x8). Medians of `--iters` runs after one
+//! warm-up.
 
-use std::time::Instant;
+use anyhow::Result;
+use clap::Args;
 
-use burn::nn::PaddingConfig2d;
-use burn::nn::conv::Conv2dConfig;
-use burn::tensor::{Device, Distribution, Tensor};
-use hpn_models::conv_kernels::{ConvShape, conv2d, conv2d_input_grad, conv2d_weight_grad};
-use hpn_models::conv2d_forward;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+#[derive(Args, Debug)]
+pub struct ConvArgs {
+    /// Timed runs per figure; the median is printed.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    iters: u64,
 }
 
-fn time(iters: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut t = Vec::new();
-    for _ in 0..iters {
-        let s = Instant::now();
-        f();
-        t.push(s.elapsed().as_secs_f64() * 1000.0);
-    }
-    median(t)
+#[cfg(not(feature = "flex"))]
+pub fn run(_args: ConvArgs) -> Result<()> {
+    anyhow::bail!("bench conv times the Flex kernels: build with the `flex` feature")
 }
 
-fn main() {
+#[cfg(feature = "flex")]
+pub fn run(args: ConvArgs) -> Result<()> {
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::{Device, Distribution, Tensor};
+    use hpn_kernels::conv::{ConvShape, conv2d, conv2d_input_grad, conv2d_weight_grad};
+    use hpn_kernels::conv2d_forward;
+
+    let iters = args.iters as usize;
+    let time = |f: &mut dyn FnMut()| super::time(1, iters, f).as_secs_f64() * 1000.0;
+    println!("threads: {}", super::threads());
+
     let device = Device::flex().autodiff();
     let n = 128;
     let layers = [
@@ -71,10 +70,10 @@ fn main() {
                 .unwrap();
             (dx, dw)
         };
-        let native = time(5, || {
+        let native = time(&mut || {
             run(false);
         });
-        let ours = time(5, || {
+        let ours = time(&mut || {
             run(true);
         });
         let (a, b) = (run(false), run(true));
@@ -113,13 +112,13 @@ fn main() {
         let w = noise(o * c * 9, 2);
         let dy = noise(n * o * ho * wo, 3);
         let gflop = 2.0 * (o * c * 9 * ho * wo * n) as f64 / 1e9;
-        let forward = time(5, || {
+        let forward = time(&mut || {
             std::hint::black_box(conv2d(&x, &w, &shape));
         });
-        let input = time(5, || {
+        let input = time(&mut || {
             std::hint::black_box(conv2d_input_grad(&dy, &w, &shape));
         });
-        let weight = time(5, || {
+        let weight = time(&mut || {
             std::hint::black_box(conv2d_weight_grad(&x, &dy, &shape));
         });
         println!(
@@ -129,4 +128,5 @@ fn main() {
             gflop / weight * 1e3
         );
     }
+    Ok(())
 }

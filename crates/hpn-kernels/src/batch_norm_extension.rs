@@ -1,5 +1,5 @@
 //! Training-mode batch normalisation for the Flex CPU backend with the fused kernels of
-//! [`batch_norm_kernels`](crate::batch_norm_kernels), as a Burn backend extension with its own
+//! [`batch_norm`](crate::batch_norm), as a Burn backend extension with its own
 //! backward node; dtypes other than f32 go to Burn's own `batch_norm_train`.
 
 use burn::backend::autodiff::NodeId;
@@ -14,7 +14,7 @@ use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_
 use burn::nn::BatchNorm;
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 
-use crate::batch_norm_kernels::{NormShape, batch_norm_train, batch_norm_train_backward};
+use crate::batch_norm::{NormShape, batch_norm_train, batch_norm_train_backward};
 
 /// Training-mode batch normalisation over axis 1 of a tensor of rank >= 2, returning the output,
 /// the batch mean and the biased batch variance (both of length C).
@@ -199,7 +199,7 @@ impl<C: CheckpointStrategy> FusedBatchNormBackend for Autodiff<Flex, C> {
 /// Whether [`flex_batch_norm_train`] applies: an autodiff Flex device, the layer's training flag
 /// on (Burn's `BatchNorm` takes its training path under the same conditions) and a non-empty
 /// input of rank >= 2 with the layer's number of channels on axis 1.
-pub(crate) fn flex_training<const D: usize>(bn: &BatchNorm, x: &Tensor<D>) -> bool {
+fn flex_training<const D: usize>(bn: &BatchNorm, x: &Tensor<D>) -> bool {
     let flex_autodiff = matches!(
         x.device().as_dispatch(),
         burn::backend::DispatchDevice::Autodiff(inner)
@@ -214,7 +214,7 @@ pub(crate) fn flex_training<const D: usize>(bn: &BatchNorm, x: &Tensor<D>) -> bo
 /// `bn.forward(x)` in training mode with the fused kernels, and the running statistics updated
 /// as Burn's `BatchNorm` does, r <- (1 - momentum) r + momentum s with s the batch mean and the
 /// biased batch variance. Call it where [`flex_training`] holds.
-pub(crate) fn flex_batch_norm_train<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
+fn flex_batch_norm_train<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
     let device = x.device();
     let (output, mean, variance) = <Dispatch as FusedBatchNormBackend>::fused_batch_norm_train(
         x.into_dispatch(),
@@ -237,4 +237,17 @@ pub(crate) fn flex_batch_norm_train<const D: usize>(bn: &BatchNorm, x: Tensor<D>
     bn.running_mean.update(running_mean.detach());
     bn.running_var.update(running_var.detach());
     Tensor::from_dispatch(output)
+}
+
+/// `bn.forward(x)`: y = gamma (x - mu) / sqrt(sigma^2 + eps) + beta per channel (axis 1), with
+/// the batch statistics and a running-average update in training mode (autodiff device, training
+/// flag on) and the running statistics otherwise. Training on the Flex CPU backend runs the
+/// fused kernels of [`batch_norm`](crate::batch_norm) (two passes forward, two backward); the
+/// value, gradients and running statistics are Burn's to float rounding. Every other case is
+/// `bn.forward(x)`.
+pub fn batch_norm_forward<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
+    if flex_training(bn, &x) {
+        return flex_batch_norm_train(bn, x);
+    }
+    bn.forward(x)
 }

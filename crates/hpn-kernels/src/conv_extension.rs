@@ -1,5 +1,5 @@
 //! A 2-d convolution for the Flex CPU backend that runs the kernels of
-//! [`conv_kernels`](crate::conv_kernels) (forward, input gradient and weight gradient), as a
+//! [`conv`](crate::conv) (forward, input gradient and weight gradient), as a
 //! Burn backend extension with its own backward node; what the kernels do not cover (dtypes
 //! other than f32) goes to Burn's Flex convolution.
 
@@ -16,10 +16,10 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 
-use crate::conv_kernels::{ConvShape, conv2d, conv2d_input_grad, conv2d_weight_grad};
+use crate::conv::{ConvShape, conv2d, conv2d_input_grad, conv2d_weight_grad};
 
 /// A convolution without bias, groups or dilation, with a square kernel and the same stride and
-/// zero padding on both axes, computed by [`conv_kernels`](crate::conv_kernels) where they apply.
+/// zero padding on both axes, computed by [`conv`](crate::conv) where they apply.
 #[backend_extension(Flex, Autodiff)]
 pub trait KernelConvBackend: Backend {
     /// y = conv2d(x, w) with stride `stride` and zero padding `padding` on every side.
@@ -47,7 +47,7 @@ impl KernelConvBackend for Flex {
 }
 
 /// The [`ConvShape`] of `x` (N, C, H, W) and `weight` (O, C, K, K), or `None` when a kernel of
-/// [`conv_kernels`](crate::conv_kernels) does not apply (dtype other than f32, non-square kernel).
+/// [`conv`](crate::conv) does not apply (dtype other than f32, non-square kernel).
 fn kernel_shape(
     x: &FlexTensor,
     weight: &FlexTensor,
@@ -204,9 +204,9 @@ fn is_flex(device: &DispatchDevice) -> bool {
 
 /// `conv.forward(x)`: on Flex, for a convolution without groups or dilation, with a square
 /// kernel and the same stride and padding on both axes, the kernels of
-/// [`conv_kernels`](crate::conv_kernels) (forward, input gradient, weight gradient) with the bias, if any, added afterwards as `y + b[o]`; Burn's `Conv2d::forward`
+/// [`conv`](crate::conv) (forward, input gradient, weight gradient) with the bias, if any, added afterwards as `y + b[o]`; Burn's `Conv2d::forward`
 /// everywhere else. The same value and gradients as Burn's convolution, to float rounding.
-pub fn flex_conv2d_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+pub fn conv2d_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let weight = conv.weight.val();
     let [out_channels, _, kh, kw] = weight.dims();
     let stride = conv.stride;

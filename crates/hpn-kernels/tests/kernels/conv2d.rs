@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::{Device, Tensor};
-use hpn_models::conv2d_forward;
+use hpn_kernels::conv2d_forward;
 
 use crate::util::{floats, images};
 

@@ -1,0 +1,40 @@
+//! CPU kernels for Burn's Flex backend that the networks of `hpn-models` run on: a 2-d
+//! convolution and training-mode batch normalisation, each plugged into Flex and its autodiff
+//! as a Burn backend extension with a handwritten backward node.
+//!
+//! Two functions are the whole interface a network needs; both take Burn's own layers and give
+//! what the layer's `forward` gives (value, gradients and, for BatchNorm, the running
+//! statistics) to float rounding, and fall back to that `forward` on every other device:
+//!
+//! - [`conv2d_forward`]: `conv.forward(x)` with each pass (forward, input gradient, weight
+//!   gradient) one im2col matrix product per group of samples ([`conv`]);
+//! - [`batch_norm_forward`]: `bn.forward(x)`, in training mode on an autodiff Flex device
+//!   two passes forward and two backward ([`batch_norm`]) instead of a dozen element-wise
+//!   operations and layout copies.
+//!
+//! The slice-level kernels of [`conv`] and [`batch_norm`] are public for benchmarks and for
+//! tests against their definitions.
+//!
+//! ```
+//! use burn::nn::conv::Conv2dConfig;
+//! use burn::nn::PaddingConfig2d;
+//! use burn::tensor::{Device, Tensor};
+//!
+//! let device = Device::flex();
+//! let conv = Conv2dConfig::new([3, 8], [3, 3])
+//!     .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+//!     .init(&device);
+//! let x = Tensor::<4>::ones([2, 3, 6, 6], &device);
+//! let ours = hpn_kernels::conv2d_forward(&conv, x.clone());
+//! let burn = conv.forward(x);
+//! let gap = (ours - burn).abs().max().into_scalar::<f32>();
+//! assert!(gap < 1e-5);
+//! ```
+
+pub mod batch_norm;
+mod batch_norm_extension;
+pub mod conv;
+mod conv_extension;
+
+pub use batch_norm_extension::batch_norm_forward;
+pub use conv_extension::conv2d_forward;
