@@ -111,6 +111,9 @@ pub fn eval(args: EvalArgs) -> Result<()> {
                 100.0 * o.unknown_rejected
             ));
         }
+        for sign in &seed.collapse {
+            line.push_str(&format!(" COLLAPSED ({sign})"));
+        }
         println!("{line}");
     }
     Ok(())

@@ -47,8 +47,8 @@ pub struct Head {
     width: usize,
 }
 
-/// What one batch scored.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// What one batch (or a whole evaluation set) scored.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchScore {
     /// Examples in the batch.
     pub count: usize,
@@ -56,6 +56,9 @@ pub struct BatchScore {
     pub correct: usize,
     /// Sum of |predicted value - true value| (regression and joint).
     pub abs_error: f64,
+    /// How many examples were predicted as each class (K entries for tasks with classes,
+    /// none otherwise): what tells a network that gives every input one class.
+    pub predicted_counts: Vec<usize>,
 }
 
 impl BatchScore {
@@ -64,6 +67,13 @@ impl BatchScore {
         self.count += other.count;
         self.correct += other.correct;
         self.abs_error += other.abs_error;
+        if self.predicted_counts.len() < other.predicted_counts.len() {
+            self.predicted_counts
+                .resize(other.predicted_counts.len(), 0);
+        }
+        for (total, n) in self.predicted_counts.iter_mut().zip(other.predicted_counts) {
+            *total += n;
+        }
     }
 }
 
@@ -160,6 +170,11 @@ impl Head {
             self.readout,
             Readout::HpnRegression { .. } | Readout::Mse { .. }
         )
+    }
+
+    /// K, when the outputs are read as classes.
+    pub fn classes(&self) -> Option<usize> {
+        self.has_classes().then_some(self.classes)
     }
 
     /// Whether the outputs are read as values (regression and joint).
@@ -261,12 +276,13 @@ impl Head {
             ..BatchScore::default()
         };
         if let Some((predicted, _)) = self.predicted_classes(&z) {
-            score.correct = predicted
-                .into_data()
-                .iter::<i64>()
-                .zip(labels)
-                .filter(|(p, l)| *p == **l as i64)
-                .count();
+            score.predicted_counts = vec![0; self.classes];
+            for (p, l) in predicted.into_data().iter::<i64>().zip(labels) {
+                score.correct += usize::from(p == *l as i64);
+                if let Some(count) = score.predicted_counts.get_mut(p as usize) {
+                    *count += 1;
+                }
+            }
         }
         if let Some(values) = self.predicted_values(&z) {
             score.abs_error = values

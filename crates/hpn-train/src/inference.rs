@@ -11,13 +11,14 @@ use hpn_data::{Augmentation, AugmentedDataset, ImageBatcher, ImageSet};
 use hpn_models::Model;
 
 use crate::checkpoint::load_model;
+use crate::collapse::Collapse;
 use crate::config::ExperimentConfig;
 use crate::data;
 use crate::error::TrainError;
 use crate::experiment::SavedHead;
 use crate::head::{Head, Prediction};
 use crate::open_set::OpenSetReport;
-use crate::train::{build_model, evaluate, metrics_of};
+use crate::train::{build_model, check_collapse, evaluate, metrics_of};
 
 /// A trained run, loaded for inference.
 pub struct LoadedRun {
@@ -98,6 +99,8 @@ pub struct SeedEvaluation {
     pub mae: Option<f64>,
     /// Open-set runs: threshold and AUROC computed again.
     pub open_set: Option<OpenSetReport>,
+    /// Signs that the seed did not train, checked again (empty for a trained seed).
+    pub collapse: Vec<Collapse>,
 }
 
 /// Accuracy (%) and MAE of every finished seed of a run, re-evaluated on its evaluation set.
@@ -129,12 +132,14 @@ pub fn evaluate_run(run_dir: &Path, device: &Device) -> Result<Vec<SeedEvaluatio
             device,
         )?;
         let (accuracy, mae) = metrics_of(&score, &run.head);
+        let collapse = check_collapse(&score, &run.head, data).signs;
         let open_set = crate::open_set::evaluate(&run.model, &run.head, &run.config, data, device)?;
         out.push(SeedEvaluation {
             dir,
             accuracy,
             mae,
             open_set,
+            collapse,
         });
     }
     Ok(out)

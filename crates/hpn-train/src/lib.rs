@@ -18,6 +18,7 @@
 //! Only [`select_device`] names backends; everything else takes a `&Device`.
 
 mod checkpoint;
+mod collapse;
 pub mod config;
 pub mod data;
 mod device;
@@ -35,6 +36,10 @@ pub mod reproduce;
 mod summary;
 mod train;
 
+pub use collapse::{
+    CHANCE_FACTOR, COLLAPSE_FILE, CONSTANT_GUESS_MARGIN, Collapse, CollapseCheck,
+    ONE_CLASS_FRACTION, constant_guess_mae,
+};
 pub use config::ExperimentConfig;
 pub use device::{BackendKind, select_device};
 pub use error::TrainError;

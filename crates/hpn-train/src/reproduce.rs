@@ -668,6 +668,50 @@ fn finished_summary(config: &ExperimentConfig, out: &Path) -> Result<Option<Summ
     Summary::load(&dir)
 }
 
+/// The rows of a claim where at least half of the seeds collapsed, as "label: k of n seeds
+/// collapsed"; a verdict cannot rest on them.
+fn undecided_rows(claim: &Claim, results: &Results) -> Vec<String> {
+    claim
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let summary = results.get(r.config)?;
+            let n = summary.seeds.len();
+            (summary.collapsed_seeds > 0 && 2 * summary.collapsed_seeds >= n).then(|| {
+                format!(
+                    "{}: {} of {n} seeds collapsed",
+                    r.label, summary.collapsed_seeds
+                )
+            })
+        })
+        .collect()
+}
+
+/// The verdict of a claim: "not decided" when a row it compares has at least half of its seeds
+/// collapsed, else the claim's own verdict on the trained seeds, with the left-out seeds
+/// counted.
+pub fn verdict(claim: &Claim, results: &Results) -> String {
+    let undecided = undecided_rows(claim, results);
+    if !undecided.is_empty() {
+        return format!(
+            "Not decided: {} (did not train), so these runs are no evidence either way.",
+            undecided.join("; ")
+        );
+    }
+    let left_out: usize = claim
+        .rows
+        .iter()
+        .filter_map(|r| results.get(r.config))
+        .map(|s| s.collapsed_seeds)
+        .sum();
+    let verdict = (claim.verdict)(results);
+    if left_out == 0 {
+        verdict
+    } else {
+        format!("{verdict} ({left_out} collapsed seed(s) left out of the means; see the table.)")
+    }
+}
+
 fn cell(m: Option<MeanStd>) -> String {
     m.map(|m| m.to_string()).unwrap_or_else(|| "-".into())
 }
@@ -679,7 +723,11 @@ pub fn page(claims: &[(Claim, Results)], notes: &[String], options: &ReproduceOp
         "Each claim of Mettes et al. (NeurIPS 2019) is tested at a scale that fits a 2-core CPU \
          (the paper trains for 250 epochs on a GPU). The paper's figures come from its own, much \
          larger setting and are shown for direction, not for equality. Accuracy in %, MAE in \
-         degrees of rotation; mean ± standard deviation over the seeds.\n\n",
+         degrees of rotation; mean ± standard deviation over the seeds that trained. A seed \
+         that did not train (90 % or more of the test images in one class, accuracy below 1.5 \
+         times chance, or an MAE within 5 % of a constant guess) is marked collapsed, left out \
+         of the means, and a claim whose runs collapsed in half of their seeds or more is not \
+         decided.\n\n",
     );
     s.push_str(&format!(
         "Made with `cargo xtask reproduce{}`{}; experiment files in `configs/reproduce/`.\n\n",
@@ -708,7 +756,10 @@ pub fn page(claims: &[(Claim, Results)], notes: &[String], options: &ReproduceOp
         for r in &claim.rows {
             let summary = results.get(r.config);
             let seeds = summary
-                .map(|x| x.seeds.len().to_string())
+                .map(|x| match x.collapsed_seeds {
+                    0 => x.seeds.len().to_string(),
+                    k => format!("{} (**{k} collapsed**)", x.seeds.len()),
+                })
                 .unwrap_or_else(|| "-".into());
             let label = if summary.is_some() {
                 format!("[{}](runs/{}.md)", r.label, r.config)
@@ -727,7 +778,7 @@ pub fn page(claims: &[(Claim, Results)], notes: &[String], options: &ReproduceOp
                     .unwrap_or_else(|| "-".into())
             ));
         }
-        s.push_str(&format!("\n**Verdict.** {}\n\n", (claim.verdict)(results)));
+        s.push_str(&format!("\n**Verdict.** {}\n\n", verdict(claim, results)));
         if claim.id == "claim1" {
             s.push_str("![test outputs on S^2: left the class plane coloured by digit, right the class angle against the cosine to the pole, coloured by rotation from blue (0 degrees) to red (180)](claim1-sphere.png)\n\n");
         }
@@ -770,6 +821,7 @@ mod tests {
             mae: None,
             images_per_second: None,
             auroc: None,
+            collapsed_seeds: 0,
         }
     }
 
@@ -829,6 +881,7 @@ mod tests {
                 images_per_second: 1.0,
                 seconds: 1.0,
                 auroc: None,
+                collapsed: Vec::new(),
             })
             .collect();
         let v = verdict_rotated(&Results {
@@ -880,5 +933,48 @@ mod tests {
         assert!(v.contains("MNIST: HPN with D = 3"), "{v}");
         assert!(v.contains("held"), "{v}");
         assert!(v.contains("CIFAR-10: not decided at this budget"), "{v}");
+    }
+
+    #[test]
+    fn a_row_with_half_its_seeds_collapsed_leaves_the_claim_undecided() {
+        let claim = claims().into_iter().find(|c| c.id == "claim3").unwrap();
+        let mut results = privileged([30.0, 40.0, 50.0], [35.0, 45.0, 48.0]);
+        let decided = verdict(&claim, &results);
+        assert!(decided.starts_with("MNIST: privileged"), "{decided}");
+        // Two of three seeds of D = 3 privileged collapsed: no verdict.
+        for (config, summary) in &mut results.summaries {
+            if *config == "claim3-mnist-d3-privileged" {
+                let s = summary.as_mut().unwrap();
+                s.seeds = (1..=3)
+                    .map(|seed| SeedSummary {
+                        seed,
+                        accuracy: Some(10.0),
+                        mae: None,
+                        images_per_second: 1.0,
+                        seconds: 1.0,
+                        auroc: None,
+                        collapsed: Vec::new(),
+                    })
+                    .collect();
+                s.collapsed_seeds = 2;
+            }
+        }
+        let undecided = verdict(&claim, &results);
+        assert_eq!(
+            undecided,
+            "Not decided: MNIST, D = 3, privileged: 2 of 3 seeds collapsed (did not train), so these runs are no evidence either way."
+        );
+        // One of three: decided on the trained seeds, the left-out seed counted.
+        for (config, summary) in &mut results.summaries {
+            if *config == "claim3-mnist-d3-privileged" {
+                summary.as_mut().unwrap().collapsed_seeds = 1;
+            }
+        }
+        let partly = verdict(&claim, &results);
+        assert!(partly.starts_with("MNIST: privileged"), "{partly}");
+        assert!(
+            partly.ends_with("(1 collapsed seed(s) left out of the means; see the table.)"),
+            "{partly}"
+        );
     }
 }

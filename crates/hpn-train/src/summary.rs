@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::collapse::Collapse;
 use crate::error::TrainError;
 use crate::fsutil::{read_json_if_present, write_atomic};
 use crate::train::SeedResult;
@@ -63,6 +64,16 @@ pub struct SeedSummary {
     /// Open-set AUROC of this seed, when the experiment has one.
     #[serde(default)]
     pub auroc: Option<f64>,
+    /// Signs that this seed did not train; a seed with any is left out of the means.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collapsed: Vec<Collapse>,
+}
+
+impl SeedSummary {
+    /// Whether the seed trained (no sign of collapse).
+    pub fn trained(&self) -> bool {
+        self.collapsed.is_empty()
+    }
 }
 
 /// `summary.json`.
@@ -78,15 +89,18 @@ pub struct Summary {
     pub scale: String,
     /// One line per seed.
     pub seeds: Vec<SeedSummary>,
-    /// Accuracy (%) over the seeds, when the task has classes.
+    /// Accuracy (%) over the trained seeds, when the task has classes.
     pub accuracy: Option<MeanStd>,
-    /// Mean absolute error over the seeds, when the task has a regression target.
+    /// Mean absolute error over the trained seeds, when the task has a regression target.
     pub mae: Option<MeanStd>,
     /// Training throughput (images/s) over the seeds.
     pub images_per_second: Option<MeanStd>,
-    /// Open-set AUROC over the seeds, when the experiment has one.
+    /// Open-set AUROC over the trained seeds, when the experiment has one.
     #[serde(default)]
     pub auroc: Option<MeanStd>,
+    /// How many seeds collapsed (and are left out of the means).
+    #[serde(default)]
+    pub collapsed_seeds: usize,
 }
 
 impl Summary {
@@ -107,10 +121,12 @@ impl Summary {
                 images_per_second: r.images_per_second,
                 seconds: r.seconds,
                 auroc: r.auroc,
+                collapsed: r.collapse.clone(),
             })
             .collect();
+        // Quality means over the seeds that trained; throughput over all of them.
         let collect = |f: &dyn Fn(&SeedSummary) -> Option<f64>| -> Vec<f64> {
-            seeds.iter().filter_map(f).collect()
+            seeds.iter().filter(|s| s.trained()).filter_map(f).collect()
         };
         Summary {
             name: name.into(),
@@ -119,8 +135,14 @@ impl Summary {
             scale: scale.into(),
             accuracy: MeanStd::of(&collect(&|s| s.accuracy)),
             mae: MeanStd::of(&collect(&|s| s.mae)),
-            images_per_second: MeanStd::of(&collect(&|s| Some(s.images_per_second))),
+            images_per_second: MeanStd::of(
+                &seeds
+                    .iter()
+                    .map(|s| s.images_per_second)
+                    .collect::<Vec<_>>(),
+            ),
             auroc: MeanStd::of(&collect(&|s| s.auroc)),
+            collapsed_seeds: seeds.iter().filter(|s| !s.trained()).count(),
             seeds,
         }
     }
@@ -139,9 +161,9 @@ impl Summary {
         let open = self.auroc.is_some();
         s.push_str("| seed | accuracy (%) | MAE |");
         s.push_str(if open { " open-set AUROC |" } else { "" });
-        s.push_str(" images/s | seconds |\n|---|---|---|");
+        s.push_str(" images/s | seconds | trained |\n|---|---|---|");
         s.push_str(if open { "---|" } else { "" });
-        s.push_str("---|---|\n");
+        s.push_str("---|---|---|\n");
         let cell = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
         let auroc = |v: Option<f64>| {
             let text = v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into());
@@ -152,8 +174,14 @@ impl Summary {
             }
         };
         for r in &self.seeds {
+            let trained = if r.trained() {
+                "yes".to_string()
+            } else {
+                let signs: Vec<String> = r.collapsed.iter().map(|c| c.to_string()).collect();
+                format!("**collapsed**: {}", signs.join("; "))
+            };
             s.push_str(&format!(
-                "| {} | {} | {} |{} {:.0} | {:.0} |\n",
+                "| {} | {} | {} |{} {:.0} | {:.0} | {trained} |\n",
                 r.seed,
                 cell(r.accuracy),
                 cell(r.mae),
@@ -168,14 +196,23 @@ impl Summary {
             None => String::new(),
         };
         s.push_str(&format!(
-            "| mean ± std | {} | {} |{} {} | |\n",
+            "| mean ± std | {} | {} |{} {} | | {} of {} |\n",
             ms(&self.accuracy),
             ms(&self.mae),
             auroc_mean,
             self.images_per_second
                 .map(|m| format!("{:.0}", m.mean))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            self.seeds.len() - self.collapsed_seeds,
+            self.seeds.len()
         ));
+        if self.collapsed_seeds > 0 {
+            s.push_str(&format!(
+                "\n{} of {} seeds collapsed (did not train) and are left out of the means.\n",
+                self.collapsed_seeds,
+                self.seeds.len()
+            ));
+        }
         s
     }
 
@@ -218,11 +255,52 @@ mod tests {
             images_per_second: 100.0,
             seconds: 10.0,
             auroc: None,
+            collapse: Vec::new(),
             dir: Default::default(),
         };
         let s = Summary::new("x", "", "flex", "1 x 10", &[r(1, 90.0), r(2, 92.0)]);
         let md = s.markdown();
         assert!(md.contains("| 1 | 90.00 | - |"), "{md}");
         assert!(md.contains("| mean ± std | 91.00 ± 1.41 |"), "{md}");
+        assert_eq!(s.collapsed_seeds, 0);
+    }
+
+    #[test]
+    fn collapsed_seeds_are_marked_and_left_out_of_the_means() {
+        let r = |seed, acc: f64, collapse: Vec<Collapse>| SeedResult {
+            seed,
+            accuracy: Some(acc),
+            mae: None,
+            images_per_second: 100.0 * seed as f64,
+            seconds: 10.0,
+            auroc: None,
+            collapse,
+            dir: Default::default(),
+        };
+        let one_class = Collapse::OneClass {
+            class: 4,
+            fraction: 0.97,
+        };
+        let results = [
+            r(1, 90.0, vec![]),
+            r(2, 9.7, vec![one_class.clone()]),
+            r(3, 94.0, vec![]),
+        ];
+        let s = Summary::new("x", "", "flex", "1 x 10", &results);
+        assert_eq!(s.collapsed_seeds, 1);
+        let accuracy = s.accuracy.unwrap();
+        assert_eq!((accuracy.mean, accuracy.n), (92.0, 2));
+        // Throughput is a property of the machine, not of training: every seed counts.
+        assert_eq!(s.images_per_second.unwrap().mean, 200.0);
+        let md = s.markdown();
+        assert!(
+            md.contains("**collapsed**: 97 % of test images given class 4"),
+            "{md}"
+        );
+        assert!(md.contains("| 2 of 3 |"), "{md}");
+        assert!(md.contains("1 of 3 seeds collapsed"), "{md}");
+        // The signs survive summary.json.
+        let back: Summary = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back.seeds[1].collapsed, vec![one_class]);
     }
 }

@@ -15,6 +15,7 @@ use hpn_data::AugmentedDataset;
 use hpn_models::Model;
 
 use crate::checkpoint::{self, RunState};
+use crate::collapse::{Collapse, CollapseCheck, constant_guess_mae};
 use crate::config::ExperimentConfig;
 use crate::data::PreparedData;
 use crate::error::TrainError;
@@ -39,6 +40,8 @@ pub struct SeedResult {
     pub seconds: f64,
     /// Open-set AUROC of known against unknown test images, when the experiment has one.
     pub auroc: Option<f64>,
+    /// Signs that the seed did not train (empty for a trained seed).
+    pub collapse: Vec<Collapse>,
     /// The seed's directory.
     pub dir: PathBuf,
 }
@@ -123,6 +126,20 @@ pub fn metrics_of(score: &BatchScore, head: &Head) -> (Option<f64>, Option<f64>)
         head.has_classes().then(|| 100.0 * score.correct as f64 / n),
         head.has_values().then(|| score.abs_error / n),
     )
+}
+
+/// The collapse check of a final evaluation `score` on the evaluation set of `data`.
+pub(crate) fn check_collapse(
+    score: &BatchScore,
+    head: &Head,
+    data: &PreparedData,
+) -> CollapseCheck {
+    let constant = if head.has_values() {
+        data.eval.targets().and_then(constant_guess_mae)
+    } else {
+        None
+    };
+    CollapseCheck::of(score, head.classes(), constant)
 }
 
 /// Mean training throughput (images/s) of the epochs recorded so far; 0 before the first.
@@ -244,7 +261,11 @@ pub fn train_seed(
                 config.training.workers,
                 device,
             )?;
-            metrics_of(&score, head)
+            let metrics = metrics_of(&score, head);
+            if last {
+                check_collapse(&score, head, data).write(dir)?;
+            }
+            metrics
         } else {
             (None, None)
         };
@@ -303,8 +324,34 @@ pub fn train_seed(
     } else {
         None
     };
+    // A seed finished by an earlier process was checked then; one finished before the check
+    // existed is evaluated once more.
+    let collapse = if state.epochs_done == epochs {
+        match CollapseCheck::load(dir)? {
+            Some(check) => check.signs,
+            None => {
+                let score = evaluate(
+                    &model.valid(),
+                    head,
+                    eval_set.clone(),
+                    config.training.eval_batch_size,
+                    config.training.workers,
+                    device,
+                )?;
+                let check = check_collapse(&score, head, data);
+                check.write(dir)?;
+                check.signs
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    for sign in &collapse {
+        progress.message(&format!("seed {seed} collapsed: {sign}"));
+    }
     let (accuracy, mae) = metrics::final_metrics(&state.records);
     Ok(SeedResult {
+        collapse,
         seed,
         accuracy,
         mae,
