@@ -62,6 +62,41 @@ pub struct BatchScore {
 }
 
 impl BatchScore {
+    /// The score of predictions read back to the host: `classes` (predicted class per example,
+    /// with K) against `labels`, and `values` (predicted value per example) against `targets`;
+    /// `None` where the task has no classes or no values.
+    pub fn of_predictions(
+        classes: Option<(&[i64], usize)>,
+        values: Option<&[f32]>,
+        labels: &[i64],
+        targets: &[f32],
+    ) -> Self {
+        let mut score = BatchScore {
+            count: labels.len(),
+            ..BatchScore::default()
+        };
+        if let Some((predicted, k)) = classes {
+            score.predicted_counts = vec![0; k];
+            for (p, l) in predicted.iter().zip(labels) {
+                score.correct += usize::from(p == l);
+                if let Some(count) = usize::try_from(*p)
+                    .ok()
+                    .and_then(|p| score.predicted_counts.get_mut(p))
+                {
+                    *count += 1;
+                }
+            }
+        }
+        if let Some(values) = values {
+            score.abs_error = values
+                .iter()
+                .zip(targets)
+                .map(|(&v, &t)| (f64::from(v) - f64::from(t)).abs())
+                .sum();
+        }
+        score
+    }
+
     /// Adds another batch.
     pub fn add(&mut self, other: BatchScore) {
         self.count += other.count;
@@ -269,30 +304,22 @@ impl Head {
         }
     }
 
-    /// Scores a batch of outputs against its labels and targets.
+    /// Scores a batch of outputs against its labels and targets (one read-back of the
+    /// predictions; [`BatchScore::of_predictions`] does the counting).
     pub fn score(&self, z: Tensor<2>, labels: &[usize], targets: &[f32]) -> BatchScore {
-        let mut score = BatchScore {
-            count: labels.len(),
-            ..BatchScore::default()
-        };
-        if let Some((predicted, _)) = self.predicted_classes(&z) {
-            score.predicted_counts = vec![0; self.classes];
-            for (p, l) in predicted.into_data().iter::<i64>().zip(labels) {
-                score.correct += usize::from(p == *l as i64);
-                if let Some(count) = score.predicted_counts.get_mut(p as usize) {
-                    *count += 1;
-                }
-            }
-        }
-        if let Some(values) = self.predicted_values(&z) {
-            score.abs_error = values
-                .into_data()
-                .iter::<f32>()
-                .zip(targets)
-                .map(|(v, &t)| (v as f64 - t as f64).abs())
-                .sum();
-        }
-        score
+        let classes: Option<Vec<i64>> = self
+            .predicted_classes(&z)
+            .map(|(predicted, _)| predicted.into_data().iter::<i64>().collect());
+        let values: Option<Vec<f32>> = self
+            .predicted_values(&z)
+            .map(|values| values.into_data().iter::<f32>().collect());
+        let labels: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+        BatchScore::of_predictions(
+            classes.as_deref().map(|c| (c, self.classes)),
+            values.as_deref(),
+            &labels,
+            targets,
+        )
     }
 
     /// Reads each output row back as a class and/or a value.

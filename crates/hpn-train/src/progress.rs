@@ -44,10 +44,10 @@ impl Progress {
         }
     }
 
-    /// After each batch.
-    pub fn batch(&self, loss: f64, lr: f64, images_per_second: f64) {
+    /// After `count` more batches, with the last batch loss read back.
+    pub fn batches(&self, count: usize, loss: f64, lr: f64, images_per_second: f64) {
         if let Some(bar) = &self.bar {
-            bar.inc(1);
+            bar.inc(count as u64);
             bar.set_message(format!(
                 "loss {loss:.4} lr {lr:.0e} {images_per_second:.0} img/s"
             ));

@@ -10,7 +10,7 @@ use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
-use burn::tensor::Device;
+use burn::tensor::{Device, Int, Tensor};
 use hpn_data::AugmentedDataset;
 use hpn_models::Model;
 
@@ -89,7 +89,9 @@ pub fn build_optimizer(config: &ExperimentConfig) -> ModuleOptimizer {
         .init()
 }
 
-/// Evaluates `model` (inference copy) on `dataset`.
+/// Evaluates `model` (inference copy) on `dataset`. Predictions, labels and targets stay on the
+/// device until the last batch and come back in one read each, so a GPU queue is not stalled
+/// once per batch.
 pub fn evaluate(
     model: &Model,
     head: &Head,
@@ -99,24 +101,40 @@ pub fn evaluate(
     device: &Device,
 ) -> Result<BatchScore, TrainError> {
     let loader = hpn_data::loader(dataset, batch_size, None, workers, device);
-    let mut total = BatchScore::default();
+    let (mut classes, mut values) = (Vec::new(), Vec::new());
+    let (mut labels, mut targets) = (Vec::new(), Vec::new());
     for batch in loader.iter() {
         let batch = batch.map_err(|e| TrainError::Run {
             path: PathBuf::from("<evaluation set>"),
             message: e.to_string(),
         })?;
-        let labels: Vec<usize> = batch
-            .labels
-            .clone()
-            .into_data()
-            .iter::<i64>()
-            .map(|l| l as usize)
-            .collect();
-        let targets: Vec<f32> = batch.targets.clone().into_data().iter::<f32>().collect();
         let z = model.forward(batch.images);
-        total.add(head.score(z, &labels, &targets));
+        if let Some((predicted, _)) = head.predicted_classes(&z) {
+            classes.push(predicted);
+        }
+        if let Some(v) = head.predicted_values(&z) {
+            values.push(v);
+        }
+        labels.push(batch.labels);
+        targets.push(batch.targets);
     }
-    Ok(total)
+    if labels.is_empty() {
+        return Ok(BatchScore::default());
+    }
+    let ints = |parts: Vec<Tensor<1, Int>>| -> Vec<i64> {
+        Tensor::cat(parts, 0).into_data().iter::<i64>().collect()
+    };
+    let floats = |parts: Vec<Tensor<1>>| -> Vec<f32> {
+        Tensor::cat(parts, 0).into_data().iter::<f32>().collect()
+    };
+    let classes = (!classes.is_empty()).then(|| ints(classes));
+    let values = (!values.is_empty()).then(|| floats(values));
+    Ok(BatchScore::of_predictions(
+        classes.as_deref().zip(head.classes()),
+        values.as_deref(),
+        &ints(labels),
+        &floats(targets),
+    ))
 }
 
 /// Accuracy (%) and MAE of a score, as far as `head` reads classes and values.
@@ -126,6 +144,42 @@ pub fn metrics_of(score: &BatchScore, head: &Head) -> (Option<f64>, Option<f64>)
         head.has_classes().then(|| 100.0 * score.correct as f64 / n),
         head.has_values().then(|| score.abs_error / n),
     )
+}
+
+/// Training batches whose losses are read back to the host together (for the progress bar, the
+/// divergence check and the epoch's mean loss).
+const LOSS_READ_EVERY: usize = 8;
+
+/// The training losses of an epoch read back so far.
+#[derive(Default)]
+struct LossTally {
+    /// Sum of the batch losses, in batch order.
+    sum: f64,
+    /// Batches read.
+    batches: usize,
+    /// The last batch loss read.
+    last: f64,
+}
+
+impl LossTally {
+    /// Reads a run of batch losses (one element each) back in one transfer; a non-finite one is
+    /// [`TrainError::Diverged`], naming its batch.
+    fn read(&mut self, pending: Vec<Tensor<1>>, epoch: usize) -> Result<(), TrainError> {
+        let values: Vec<f32> = Tensor::cat(pending, 0).into_data().iter::<f32>().collect();
+        for value in values {
+            if !value.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch: epoch + 1,
+                    batch: self.batches,
+                    value,
+                });
+            }
+            self.sum += f64::from(value);
+            self.batches += 1;
+            self.last = f64::from(value);
+        }
+        Ok(())
+    }
 }
 
 /// The collapse check of a final evaluation `score` on the evaluation set of `data`.
@@ -223,8 +277,11 @@ pub fn train_seed(
             &ad,
         );
         progress.start_epoch(epoch + 1, epochs, loader.len());
-        let mut loss_sum = 0.0f64;
-        let mut seen_batches = 0usize;
+        // Batch losses stay on the device and are read back LOSS_READ_EVERY at a time (and at
+        // the end of the epoch), in batch order, so the epoch's loss is the same f64 sum of
+        // the same f32 values however often they are read.
+        let mut pending: Vec<Tensor<1>> = Vec::with_capacity(LOSS_READ_EVERY);
+        let mut losses = LossTally::default();
         let mut seen_images = 0usize;
         for (b, batch) in loader.iter().enumerate() {
             let batch = batch.map_err(|e| TrainError::Run {
@@ -234,21 +291,26 @@ pub fn train_seed(
             let n = batch.images.dims()[0];
             let z = model.forward(batch.images);
             let loss = head.loss(z, batch.labels, batch.targets);
-            let value: f32 = loss.clone().into_scalar();
-            if !value.is_finite() {
-                return Err(TrainError::Diverged {
-                    epoch: epoch + 1,
-                    batch: b,
-                    value,
-                });
-            }
+            pending.push(loss.clone().detach().reshape([1]));
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(lr, model, grads);
-            loss_sum += value as f64;
-            seen_batches += 1;
             seen_images += n;
+            if pending.len() == LOSS_READ_EVERY {
+                losses.read(std::mem::take(&mut pending), epoch)?;
+                let elapsed = start.elapsed().as_secs_f64().max(1e-9);
+                progress.batches(
+                    LOSS_READ_EVERY,
+                    losses.last,
+                    lr,
+                    seen_images as f64 / elapsed,
+                );
+            }
+        }
+        if !pending.is_empty() {
+            let count = pending.len();
+            losses.read(pending, epoch)?;
             let elapsed = start.elapsed().as_secs_f64().max(1e-9);
-            progress.batch(value as f64, lr, seen_images as f64 / elapsed);
+            progress.batches(count, losses.last, lr, seen_images as f64 / elapsed);
         }
         let train_seconds = start.elapsed().as_secs_f64();
         let last = epoch + 1 == epochs;
@@ -272,7 +334,7 @@ pub fn train_seed(
         let record = EpochRecord {
             epoch: epoch + 1,
             lr,
-            train_loss: loss_sum / seen_batches.max(1) as f64,
+            train_loss: losses.sum / losses.batches.max(1) as f64,
             accuracy,
             mae,
             seconds: start.elapsed().as_secs_f64(),

@@ -1,9 +1,10 @@
-//! A seed that did not train is marked collapsed in `collapse.json` and `summary.json`, and left
-//! out of the means; a seed that trained is not.
+//! Runs that do not train: a seed that did not learn is marked collapsed in `collapse.json` and
+//! `summary.json` and left out of the means, a seed that trained is not, and a loss that
+//! becomes NaN or infinite stops the run with an error naming where.
 
 use std::path::Path;
 
-use hpn_train::{CollapseCheck, ExperimentConfig, RunOptions, Summary};
+use hpn_train::{CollapseCheck, ExperimentConfig, RunOptions, Summary, TrainError};
 
 fn short_quickstart(learning_rate: f64) -> ExperimentConfig {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -50,4 +51,28 @@ fn a_frozen_network_is_marked_collapsed_and_a_trained_one_is_not() {
     );
     let md = std::fs::read_to_string(tmp.path().join("frozen/quickstart/summary.md")).unwrap();
     assert!(md.contains("**collapsed**"), "{md}");
+}
+
+#[test]
+fn a_loss_that_blows_up_is_an_error_naming_epoch_and_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        out: Some(tmp.path().to_path_buf()),
+        quiet: true,
+        ..RunOptions::default()
+    };
+    let error = hpn_train::run(&short_quickstart(1e12), &options).unwrap_err();
+    match error {
+        TrainError::Diverged {
+            epoch,
+            batch,
+            value,
+        } => {
+            assert_eq!(epoch, 1);
+            // 600 images in batches of 32: 19 batches.
+            assert!(batch < 19, "batch {batch}");
+            assert!(!value.is_finite());
+        }
+        other => panic!("expected a divergence, got {other}"),
+    }
 }
