@@ -26,6 +26,10 @@ use rayon::prelude::*;
 /// many samples go into one matrix product.
 const COLUMN_BUDGET: usize = 1 << 18;
 
+/// Partial sums of the weight gradient, computed in parallel and added in a fixed order (see
+/// [`conv2d_weight_grad`]): a constant, so that the result does not depend on the thread count.
+pub const WEIGHT_GRAD_ACCUMULATORS: usize = 8;
+
 /// Shape of a convolution without groups or dilation: input (N, C, H, W), weights
 /// (O, C, K, K), stride s, zero padding p on every side; output (N, O, H_o, W_o) with
 /// H_o = (H + 2p - K) / s + 1.
@@ -454,7 +458,12 @@ fn output_rows<'a>(
 /// `output_grad` (N, O, H_o, W_o, contiguous):
 /// dW[o, c, ky, kx] = sum_n sum_{y, x} dY[n, o, y, x] X[n, c, y s + ky - p, x s + kx - p],
 /// returned as (O, C, K, K) row-major: dW^T (C K^2, O) += cols (C K^2, g H_o W_o) dY^T for each
-/// group of g samples, one accumulator per thread, summed and transposed at the end.
+/// group of g samples.
+///
+/// The sum over samples does not depend on the number of threads: the groups (g set by the
+/// shape alone) are dealt round-robin to [`WEIGHT_GRAD_ACCUMULATORS`] accumulators, each adds
+/// its groups in batch order, the accumulators run in parallel and are added in a fixed order.
+/// So the same inputs give the same bits on 1, 2 or 64 cores.
 pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape) -> Vec<f32> {
     assert!(shape.is_valid(), "convolution shape {shape:?}");
     assert_eq!(input.len(), shape.batch * shape.sample_in(), "input length");
@@ -465,21 +474,24 @@ pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape)
     );
     let (plane, patch) = (shape.plane(), shape.patch_len());
     let size = shape.out_channels * patch;
-    let partials: Vec<Vec<f32>> = shape
-        .thread_ranges()
+    let group = shape.group(shape.batch);
+    let groups: Vec<(usize, usize)> = (0..shape.batch)
+        .step_by(group)
+        .map(|first| (first, group.min(shape.batch - first)))
+        .collect();
+    let accumulators = WEIGHT_GRAD_ACCUMULATORS.min(groups.len());
+    let partials: Vec<Vec<f32>> = (0..accumulators)
         .into_par_iter()
-        .map(|(first, count)| {
+        .map(|a| {
             let mut grad = vec![0.0f32; size];
             let Scratch {
-                group,
                 mut padded,
                 mut cols,
                 rows: mut gathered,
-            } = Scratch::new(shape, count);
-            for start in (0..count).step_by(group) {
-                let taken = group.min(count - start);
+                ..
+            } = Scratch::new(shape, group);
+            for &(n0, taken) in groups.iter().skip(a).step_by(accumulators) {
                 let width = taken * plane;
-                let n0 = first + start;
                 im2col(input, shape, n0, taken, &mut padded, &mut cols);
                 let dy_rows = output_rows(output_grad, shape, n0, taken, &mut gathered);
                 // SAFETY: grad is dW^T, CKK x O row-major; lhs is cols, CKK x width row-major;
@@ -498,7 +510,7 @@ pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape)
             grad
         })
         .collect();
-    // Sum the per-thread dW^T (CKK x O) and transpose to (O, C, K, K).
+    // Sum the dW^T (CKK x O) of the accumulators in their order and transpose to (O, C, K, K).
     let mut total = vec![0.0f32; size];
     for partial in partials {
         for (r, row) in partial.chunks_exact(shape.out_channels).enumerate() {
@@ -702,6 +714,54 @@ mod tests {
             };
             assert!(shape.patch_len() * shape.plane() > COLUMN_BUDGET);
             check_all(&shape);
+        }
+    }
+
+    /// All three passes give the same bits on 1, 2 and 3 threads.
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        // 72 x 1024 column entries per sample: 3 samples per product, 10 groups, more than
+        // one accumulator.
+        let shape = ConvShape {
+            batch: 29,
+            in_channels: 8,
+            out_channels: 4,
+            height: 32,
+            width: 32,
+            kernel: 3,
+            stride: 1,
+            padding: 1,
+        };
+        assert!(shape.group(shape.batch) < shape.batch / 4);
+        let (ho, wo) = shape.output_size();
+        let x = values(shape.batch * shape.sample_in(), 1);
+        let w = values(shape.out_channels * shape.patch_len(), 2);
+        let dy = values(shape.batch * shape.out_channels * ho * wo, 3);
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                (
+                    conv2d(&x, &w, &shape),
+                    conv2d_input_grad(&dy, &w, &shape),
+                    conv2d_weight_grad(&x, &dy, &shape),
+                )
+            })
+        };
+        let one = on(1);
+        for threads in [2, 3] {
+            let other = on(threads);
+            assert!(one.0 == other.0, "forward differs on {threads} threads");
+            assert!(
+                one.1 == other.1,
+                "input gradient differs on {threads} threads"
+            );
+            assert!(
+                one.2 == other.2,
+                "weight gradient differs on {threads} threads"
+            );
         }
     }
 
