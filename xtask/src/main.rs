@@ -6,6 +6,7 @@
 mod bench;
 mod data;
 mod prototypes;
+mod reference;
 mod reproduce;
 mod train;
 

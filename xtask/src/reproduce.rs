@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use hpn_train::reproduce::{ReproduceOptions, reproduce, results_dir};
+use hpn_train::reproduce::{ReproduceOptions, page, reproduce, results_dir};
 use hpn_train::{BackendKind, select_device};
+
+use crate::reference::Reference;
 
 #[derive(Args, Debug)]
 pub struct ReproduceArgs {
@@ -24,6 +26,16 @@ pub struct ReproduceArgs {
     /// Train nothing: rebuild the results page from the runs finished so far.
     #[arg(long)]
     report_only: bool,
+    /// Also train the key settings of each claim with reference/hpn_torch.py (PyTorch) and
+    /// give a fidelity verdict per setting.
+    #[arg(long)]
+    reference: bool,
+    /// Python interpreter for --reference (one that can import torch and numpy).
+    #[arg(long, env = "HPN_PYTHON", default_value = "python3")]
+    python: String,
+    /// Threads the reference's torch may use.
+    #[arg(long, default_value_t = 2)]
+    reference_threads: usize,
 }
 
 pub fn run(args: ReproduceArgs) -> Result<()> {
@@ -32,6 +44,16 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     } else {
         "runs/reproduce"
     });
+    let reference = args.reference.then(|| Reference {
+        python: args.python.clone(),
+        script: PathBuf::from("reference/hpn_torch.py"),
+        threads: args.reference_threads.max(1),
+        report_only: args.report_only,
+    });
+    // Before any training: a missing PyTorch is found now, not after hours of hpn runs.
+    if let Some(reference) = &reference {
+        reference.check()?;
+    }
     let options = ReproduceOptions {
         configs: args.configs,
         quick: args.quick,
@@ -40,7 +62,12 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         quiet: args.quiet,
         report_only: args.report_only,
     };
-    let result = reproduce(&options).context("reproduction failed")?;
+    let mut result = reproduce(&options).context("reproduction failed")?;
+    if let Some(reference) = &reference {
+        let sections = crate::reference::sections(reference, &result.claims, &out)
+            .context("the reference implementation failed")?;
+        result.markdown = page(&result.claims, &result.notes, &options, &sections);
+    }
     let dir = results_dir(&PathBuf::from("."), args.quick, &out);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (claim, results) in &result.claims {

@@ -580,6 +580,8 @@ pub fn quick_version(mut config: ExperimentConfig) -> ExperimentConfig {
 pub struct Reproduction {
     /// Every claim with its results.
     pub claims: Vec<(Claim, Results)>,
+    /// Notes on skipped or missing runs, as the page lists them.
+    pub notes: Vec<String>,
     /// The results page.
     pub markdown: String,
 }
@@ -644,9 +646,10 @@ pub fn reproduce(options: &ReproduceOptions) -> Result<Reproduction, TrainError>
         }
         done.push((claim, Results { summaries }));
     }
-    let markdown = page(&done, &notes, options);
+    let markdown = page(&done, &notes, options, &[]);
     Ok(Reproduction {
         claims: done,
+        notes,
         markdown,
     })
 }
@@ -716,8 +719,14 @@ fn cell(m: Option<MeanStd>) -> String {
     m.map(|m| m.to_string()).unwrap_or_else(|| "-".into())
 }
 
-/// The results page: one table per claim, the paper's figure beside ours, and the verdict.
-pub fn page(claims: &[(Claim, Results)], notes: &[String], options: &ReproduceOptions) -> String {
+/// The results page: one table per claim, the paper's figure beside ours, and the verdict;
+/// `sections` (claim id, Markdown) are placed after the verdict of their claim.
+pub fn page(
+    claims: &[(Claim, Results)],
+    notes: &[String],
+    options: &ReproduceOptions,
+    sections: &[(String, String)],
+) -> String {
     let mut s = String::from("# Reproducing the paper's claims on a 2-core CPU\n\n");
     s.push_str(
         "Each claim of Mettes et al. (NeurIPS 2019) is tested at a scale that fits a 2-core CPU \
@@ -779,6 +788,9 @@ pub fn page(claims: &[(Claim, Results)], notes: &[String], options: &ReproduceOp
             ));
         }
         s.push_str(&format!("\n**Verdict.** {}\n\n", verdict(claim, results)));
+        for (_, section) in sections.iter().filter(|(id, _)| id == claim.id) {
+            s.push_str(section);
+        }
         if claim.id == "claim1" {
             s.push_str("![test outputs on S^2: left the class plane coloured by digit, right the class angle against the cosine to the pole, coloured by rotation from blue (0 degrees) to red (180)](claim1-sphere.png)\n\n");
         }
