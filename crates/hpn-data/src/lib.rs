@@ -83,7 +83,7 @@ pub use options::{ReadOptions, ReadReport};
 pub use report::{DatasetReport, SplitReport, describe};
 pub use rotation::{rotate_bilinear, rotated_mnist};
 pub use sampling::{
-    linear_imbalance, linear_imbalance_count, split_classes, subsample_per_class,
+    linear_imbalance, linear_imbalance_count, replay_subset, split_classes, subsample_per_class,
     train_validation_split,
 };
 pub use tiny_imagenet::read_tiny_imagenet;

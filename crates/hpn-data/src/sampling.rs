@@ -53,6 +53,46 @@ pub fn subsample_per_class(
     take_per_class(set, &counts, seed, "per_class")
 }
 
+/// The training set of a class-incremental phase: every image of the new classes `old..K` and
+/// `replay` images of each old class `0..old`, chosen at random (seeded by `seed`), so that a
+/// fixed memory of the earlier phase is trained on again; labels, names and the original order
+/// are kept. `old` must leave at least one new class; an old class with fewer than `replay`
+/// images is an error.
+pub fn replay_subset(
+    set: &ImageSet,
+    old: usize,
+    replay: usize,
+    seed: u64,
+) -> Result<ImageSet, DataError> {
+    let k = set.classes();
+    if old == 0 || old >= k {
+        return Err(DataError::invalid(
+            "old_classes",
+            format!("{old}, expected 1..{k} so that old and new classes are both left"),
+        ));
+    }
+    let counts: Vec<usize> = (0..k)
+        .map(|c| if c < old { replay } else { usize::MAX })
+        .collect();
+    let by_class = shuffled_by_class(set, seed);
+    let mut chosen = Vec::new();
+    for (class, (indices, &want)) in by_class.iter().zip(&counts).enumerate() {
+        if want != usize::MAX && indices.len() < want {
+            return Err(DataError::invalid(
+                "replay_per_class",
+                format!(
+                    "class {class} ({:?}) has {} images, {want} asked",
+                    set.class_names()[class],
+                    indices.len()
+                ),
+            ));
+        }
+        chosen.extend_from_slice(&indices[..want.min(indices.len())]);
+    }
+    chosen.sort_unstable();
+    Ok(set.subset(&chosen))
+}
+
 /// The number of images class `c` of `k` keeps under the linear imbalance:
 /// `round(min + (max - min) * c / (k - 1))`; with one class, `max`.
 pub fn linear_imbalance_count(

@@ -8,8 +8,8 @@ use burn::data::dataset::Dataset;
 use burn::tensor::Device;
 use hpn_data::{
     Augmentation, AugmentedDataset, ImageSet, Normalization, Splits, describe, linear_imbalance,
-    loader, read_idx, rotate_bilinear, rotated_mnist, split_classes, subsample_per_class,
-    train_validation_split,
+    loader, read_idx, replay_subset, rotate_bilinear, rotated_mnist, split_classes,
+    subsample_per_class, train_validation_split,
 };
 
 fn mnist16() -> ImageSet {
@@ -624,4 +624,40 @@ fn held_out_classes_leave_the_known_set_relabelled_in_order() {
         split_classes(&set, &[0, 1, 2, 3]).is_err(),
         "no known class left"
     );
+}
+
+#[test]
+fn a_replay_subset_keeps_every_new_image_and_a_fixed_memory_of_each_old_class() {
+    // 40 images, labels cycling 0..4; classes 0 and 1 are old, 2 and 3 new.
+    let labels: Vec<usize> = (0..40).map(|i| i % 4).collect();
+    let pixels: Vec<u8> = (0..40u8).collect();
+    let names = ["a", "b", "c", "d"].map(String::from).to_vec();
+    let set = ImageSet::new(pixels, 1, 1, 1, labels, None, names.clone()).unwrap();
+    let replay = replay_subset(&set, 2, 3, 7).unwrap();
+    let count = |c: usize| replay.labels().iter().filter(|&&l| l == c).count();
+    assert_eq!([count(0), count(1), count(2), count(3)], [3, 3, 10, 10]);
+    // Labels and names are those of the full set, the original order is kept, and every
+    // image keeps its own label (pixel i was written with label i % 4).
+    assert_eq!(replay.class_names(), &names[..]);
+    assert!(replay.pixels().windows(2).all(|w| w[0] < w[1]));
+    for (&p, &l) in replay.pixels().iter().zip(replay.labels()) {
+        assert_eq!(usize::from(p) % 4, l);
+    }
+    // The same seed draws the same memory, another seed another one.
+    assert_eq!(
+        replay_subset(&set, 2, 3, 7).unwrap().pixels(),
+        replay.pixels()
+    );
+    let other: Vec<_> = (8..20)
+        .map(|s| replay_subset(&set, 2, 3, s).unwrap().pixels().to_vec())
+        .collect();
+    assert!(other.iter().any(|p| p != replay.pixels()));
+    // No replay: the new classes alone.
+    assert_eq!(replay_subset(&set, 2, 0, 7).unwrap().len(), 20);
+    assert!(
+        replay_subset(&set, 2, 11, 7).is_err(),
+        "more than a class holds"
+    );
+    assert!(replay_subset(&set, 0, 1, 7).is_err(), "no old class");
+    assert!(replay_subset(&set, 4, 1, 7).is_err(), "no new class");
 }

@@ -37,4 +37,12 @@ pub enum ModelError {
         /// The batch's width.
         width: usize,
     },
+    /// An output layer grown into one that is not wider, or of another network.
+    #[error("growing the output layer: {from} cannot become {to} (same network, more outputs)")]
+    Growth {
+        /// The network being grown.
+        from: String,
+        /// The network it was to take its new outputs from.
+        to: String,
+    },
 }

@@ -1,6 +1,7 @@
 //! One type for every backbone, so a training loop holds a single `Model`.
 
 use burn::module::{Module, ModuleVisitor, Param};
+use burn::nn::Linear;
 use burn::tensor::Tensor;
 
 use crate::convnet::ConvNet;
@@ -73,6 +74,76 @@ impl Model {
             // Two 2x2 max pools.
             Model::ConvNet(_) => 4,
         }
+    }
+
+    /// The output layer, `Linear(features -> D)`.
+    pub fn output_layer(&self) -> &Linear {
+        match self {
+            Model::ResNetCifar(net) => &net.fc,
+            Model::DenseNet(net) => &net.linear,
+            Model::ResNet(net) => &net.fc,
+            Model::ConvNet(net) => &net.fc2,
+        }
+    }
+
+    fn output_layer_mut(&mut self) -> &mut Linear {
+        match self {
+            Model::ResNetCifar(net) => &mut net.fc,
+            Model::DenseNet(net) => &mut net.linear,
+            Model::ResNet(net) => &mut net.fc,
+            Model::ConvNet(net) => &mut net.fc2,
+        }
+    }
+
+    /// Width D of the output.
+    pub fn outputs(&self) -> usize {
+        self.output_layer().weight.shape().dims::<2>()[1]
+    }
+
+    /// This network with its output layer widened to that of `fresh` (the same backbone
+    /// built with more outputs): output columns `0..D` keep this network's weights and biases
+    /// bit for bit, columns `D..` take `fresh`'s initial ones, and every other layer is this
+    /// network's. Class-incremental training with softmax cross-entropy grows the classifier
+    /// this way, one logit per new class, so old logits start where the earlier phase left
+    /// them.
+    pub fn grow_outputs(mut self, fresh: &Model) -> Result<Model, ModelError> {
+        let [features, old] = self.output_layer().weight.shape().dims::<2>();
+        let [fresh_features, new] = fresh.output_layer().weight.shape().dims::<2>();
+        if self.family() != fresh.family() || features != fresh_features || new <= old {
+            return Err(ModelError::Growth {
+                from: format!(
+                    "{} with {old} outputs from {features} features",
+                    self.family()
+                ),
+                to: format!(
+                    "{} with {new} outputs from {fresh_features} features",
+                    fresh.family()
+                ),
+            });
+        }
+        let layer = self.output_layer();
+        let added = fresh.output_layer();
+        // New leaves: on an autodiff device the concatenation would otherwise be a node of
+        // the graph, which cannot become a parameter.
+        let weight = Tensor::cat(
+            vec![
+                layer.weight.val(),
+                added.weight.val().slice([0..features, old..new]),
+            ],
+            1,
+        )
+        .detach();
+        let bias = match (&layer.bias, &added.bias) {
+            (Some(b), Some(a)) => Some(Param::from_tensor(
+                Tensor::cat(vec![b.val(), a.val().slice(old..new)], 0).detach(),
+            )),
+            _ => None,
+        };
+        *self.output_layer_mut() = Linear {
+            weight: Param::from_tensor(weight),
+            bias,
+        };
+        Ok(self)
     }
 
     /// The backbone's family name, for messages.

@@ -170,6 +170,7 @@ mod tests {
             correct,
             abs_error,
             predicted_counts,
+            ..BatchScore::default()
         }
     }
 

@@ -364,6 +364,28 @@ impl Default for OpenSetConfig {
     }
 }
 
+/// Class-incremental learning, the other open problem the paper names: the classes `0..old`
+/// are learned in a first phase (a run with this table and no `from`: the later classes leave
+/// its training and test sets), then a second phase (`from` the first run's directory) starts
+/// each seed from the first run's weights of the same seed, adds the classes `old..K` and
+/// trains on their images plus `replay_per_class` stored images of each old class. With the HPN
+/// loss the new classes get prototypes placed around the fixed old ones (hpn-prototypes'
+/// `extend_layout`); with softmax cross-entropy the output layer grows by one logit per new
+/// class. The second phase reports accuracy on the old classes, the new ones and all of them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IncrementalConfig {
+    /// The classes of the first phase: labels `0..old_classes` (after any rotated-MNIST
+    /// relabelling); the rest arrive in the second.
+    pub old_classes: usize,
+    /// The finished first-phase run directory the second phase starts from; absent: this run
+    /// is the first phase. A relative path is taken from the folder of the experiment file.
+    pub from: Option<PathBuf>,
+    /// Second phase: training images of each old class trained on again (chosen with
+    /// `dataset.seed`, among those the first phase trained on).
+    pub replay_per_class: usize,
+}
+
 /// One experiment: everything needed to train and evaluate, for every seed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -392,6 +414,8 @@ pub struct ExperimentConfig {
     pub training: TrainingConfig,
     /// Open-set evaluation with classes held out of training; absent: none.
     pub open_set: Option<OpenSetConfig>,
+    /// Class-incremental training in two phases; absent: all classes at once.
+    pub incremental: Option<IncrementalConfig>,
 }
 
 impl Default for ExperimentConfig {
@@ -409,6 +433,7 @@ impl Default for ExperimentConfig {
             optimizer: OptimizerConfig::default(),
             training: TrainingConfig::default(),
             open_set: None,
+            incremental: None,
         }
     }
 }
@@ -529,6 +554,9 @@ impl ExperimentConfig {
             .word_vectors
             .as_deref()
             .map(|p| resolve(base, p));
+        if let Some(inc) = &mut self.incremental {
+            inc.from = inc.from.as_deref().map(|p| resolve(base, p));
+        }
     }
 
     /// The config as TOML, every key written out (what `--dry-run` prints and a run saves).
@@ -744,6 +772,43 @@ impl ExperimentConfig {
                 );
             }
         }
+        if let Some(inc) = &self.incremental {
+            if self.task != Task::Classification {
+                return bad(
+                    "incremental",
+                    format!("a [incremental] table with task {:?}", self.task),
+                    "class-incremental training with the classification task",
+                );
+            }
+            if self.open_set.is_some() {
+                return bad(
+                    "incremental",
+                    "a [incremental] table beside [open_set]".into(),
+                    "one of class-incremental training and open-set evaluation",
+                );
+            }
+            if self.dataset.validation_fraction.is_some() {
+                return bad(
+                    "dataset.validation_fraction",
+                    "set with [incremental]".into(),
+                    "no validation split: each phase is evaluated on the test set",
+                );
+            }
+            if inc.old_classes == 0 {
+                return bad(
+                    "incremental.old_classes",
+                    "0".into(),
+                    "at least one class in the first phase",
+                );
+            }
+            if inc.from.is_none() && inc.replay_per_class > 0 {
+                return bad(
+                    "incremental.replay_per_class",
+                    inc.replay_per_class.to_string(),
+                    "0 in the first phase (replay needs `from`, the first phase's run)",
+                );
+            }
+        }
         if self.task != Task::Classification
             && self.dataset.rotation.is_none()
             && self.dataset.kind != DatasetKind::Csv
@@ -888,6 +953,19 @@ mod tests {
                 "model.backbone",
             ),
             ("[dataset]\nskip_bad = true\n", "dataset.skip_bad"),
+            ("[incremental]\n", "incremental.old_classes"),
+            (
+                "[incremental]\nold_classes = 5\nreplay_per_class = 20\n",
+                "incremental.replay_per_class",
+            ),
+            (
+                "[incremental]\nold_classes = 5\n[dataset]\nvalidation_fraction = 0.1\n",
+                "dataset.validation_fraction",
+            ),
+            (
+                "[incremental]\nold_classes = 5\n[open_set]\nunknown_classes = [9]\n",
+                "incremental",
+            ),
             (
                 "[dataset]\nkind = \"cifar10\"\nskip_bad = true\n",
                 "dataset.skip_bad",

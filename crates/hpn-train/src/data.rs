@@ -143,6 +143,27 @@ pub fn prepare(config: &ExperimentConfig, cache_root: &Path) -> Result<PreparedD
     if let Some(imb) = d.imbalance {
         train = hpn_data::linear_imbalance(&train, imb.min, imb.max, seed_of(3))?;
     }
+    // Class-incremental phases: the first trains and tests on the old classes alone, the
+    // second trains on the new classes and a replay memory of the old, and tests on all.
+    if let Some(inc) = &config.incremental {
+        let k = train.classes();
+        if inc.old_classes >= k {
+            return Err(TrainError::InvalidValue {
+                path: d.path.clone(),
+                key: "incremental.old_classes".into(),
+                value: inc.old_classes.to_string(),
+                expected: format!("fewer than the dataset's {k} classes"),
+            });
+        }
+        if inc.from.is_none() {
+            let later: Vec<usize> = (inc.old_classes..k).collect();
+            train = hpn_data::split_classes(&train, &later)?.0;
+            test = hpn_data::split_classes(&test, &later)?.0;
+        } else {
+            train =
+                hpn_data::replay_subset(&train, inc.old_classes, inc.replay_per_class, seed_of(7))?;
+        }
+    }
     let eval = if let Some(fraction) = d.validation_fraction {
         let (t, v) = hpn_data::train_validation_split(&train, fraction, seed_of(4))?;
         train = t;

@@ -27,6 +27,7 @@ use crate::device::{BackendKind, select_device};
 use crate::error::TrainError;
 use crate::fsutil::{create_dir, write_atomic};
 use crate::head::Head;
+use crate::incremental::FirstPhase;
 use crate::output_layout;
 use crate::summary::Summary;
 use crate::train::{SeedOptions, SeedResult, train_seed};
@@ -201,8 +202,8 @@ pub fn describe(config: &ExperimentConfig, options: &RunOptions) -> String {
 
 /// The first part of the experiment that differs between a saved run and the config given to
 /// resume it, among those that decide what the weights are: task, dataset, model, prototypes,
-/// loss, optimiser and batch size. Seeds, epochs (a run may be extended), evaluation interval,
-/// workers and backend may change.
+/// loss, optimiser, batch size and class-incremental phase. Seeds, epochs (a run may be
+/// extended), evaluation interval, workers and backend may change.
 pub fn resume_conflict(saved: &ExperimentConfig, now: &ExperimentConfig) -> Option<&'static str> {
     if saved.task != now.task {
         Some("task")
@@ -218,6 +219,8 @@ pub fn resume_conflict(saved: &ExperimentConfig, now: &ExperimentConfig) -> Opti
         Some("optimizer")
     } else if saved.training.batch_size != now.training.batch_size {
         Some("training.batch_size")
+    } else if saved.incremental != now.incremental {
+        Some("incremental")
     } else {
         None
     }
@@ -266,7 +269,15 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
             );
         }
     };
-    let layout = output_layout::build(&config, data.classes(), &run_dir, &mut report, &device)?;
+    let first = FirstPhase::of(&config)?;
+    let layout = output_layout::build(
+        &config,
+        data.classes(),
+        first.as_ref(),
+        &run_dir,
+        &mut report,
+        &device,
+    )?;
     let prototypes_file = match layout.as_ref().and_then(|l| l.class_subspace_prototypes()) {
         Some(p) => {
             let file = Prototypes::file_name(p.classes(), p.dims());
@@ -311,6 +322,7 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
             &head,
             seed,
             &dir,
+            first.as_ref(),
             &seed_options,
             &device,
         )?);

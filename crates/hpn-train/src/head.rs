@@ -59,6 +59,11 @@ pub struct BatchScore {
     /// How many examples were predicted as each class (K entries for tasks with classes,
     /// none otherwise): what tells a network that gives every input one class.
     pub predicted_counts: Vec<usize>,
+    /// Examples of each true class (K entries for tasks with classes, none otherwise).
+    pub label_counts: Vec<usize>,
+    /// Correctly classified examples of each true class: with `label_counts`, the accuracy of
+    /// any group of classes (old and new ones of a class-incremental phase).
+    pub correct_by_label: Vec<usize>,
 }
 
 impl BatchScore {
@@ -77,8 +82,14 @@ impl BatchScore {
         };
         if let Some((predicted, k)) = classes {
             score.predicted_counts = vec![0; k];
+            score.label_counts = vec![0; k];
+            score.correct_by_label = vec![0; k];
             for (p, l) in predicted.iter().zip(labels) {
                 score.correct += usize::from(p == l);
+                if let Some(label) = usize::try_from(*l).ok().filter(|&l| l < k) {
+                    score.label_counts[label] += 1;
+                    score.correct_by_label[label] += usize::from(p == l);
+                }
                 if let Some(count) = usize::try_from(*p)
                     .ok()
                     .and_then(|p| score.predicted_counts.get_mut(p))
@@ -109,6 +120,26 @@ impl BatchScore {
         for (total, n) in self.predicted_counts.iter_mut().zip(other.predicted_counts) {
             *total += n;
         }
+        add_counts(&mut self.label_counts, other.label_counts);
+        add_counts(&mut self.correct_by_label, other.correct_by_label);
+    }
+
+    /// Accuracy (%) on the examples whose true class lies in `classes`; `None` when there are
+    /// none.
+    pub fn accuracy_of(&self, classes: std::ops::Range<usize>) -> Option<f64> {
+        let count: usize = self.label_counts.get(classes.clone())?.iter().sum();
+        let correct: usize = self.correct_by_label.get(classes)?.iter().sum();
+        (count > 0).then(|| 100.0 * correct as f64 / count as f64)
+    }
+}
+
+/// `total[c] += more[c]`, growing `total` to `more`'s length.
+fn add_counts(total: &mut Vec<usize>, more: Vec<usize>) {
+    if total.len() < more.len() {
+        total.resize(more.len(), 0);
+    }
+    for (t, n) in total.iter_mut().zip(more) {
+        *t += n;
     }
 }
 
@@ -351,5 +382,30 @@ impl Head {
                 known: None,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BatchScore;
+
+    #[test]
+    fn accuracy_of_a_group_of_classes_counts_only_its_true_labels() {
+        // Labels 0 0 1 2 2 2, predicted 0 1 1 2 0 2: class 0 1 of 2, class 1 1 of 1, class 2
+        // 2 of 3.
+        let labels = [0i64, 0, 1, 2, 2, 2];
+        let predicted = [0i64, 1, 1, 2, 0, 2];
+        let mut score = BatchScore::of_predictions(Some((&predicted, 3)), None, &labels, &[]);
+        assert_eq!(score.label_counts, [2, 1, 3]);
+        assert_eq!(score.correct_by_label, [1, 1, 2]);
+        assert_eq!(score.accuracy_of(0..1), Some(50.0));
+        assert_eq!(score.accuracy_of(1..3), Some(75.0));
+        assert_eq!(score.accuracy_of(0..3), Some(100.0 * 4.0 / 6.0));
+        assert_eq!(score.accuracy_of(2..4), None, "class 3 does not exist");
+        // A second batch adds up class by class.
+        let more = BatchScore::of_predictions(Some((&[1i64], 3)), None, &[1], &[]);
+        score.add(more);
+        assert_eq!(score.accuracy_of(1..2), Some(100.0));
+        assert_eq!(score.label_counts, [2, 2, 3]);
     }
 }

@@ -14,6 +14,7 @@ use hpn_prototypes::{
 
 use crate::config::{ExperimentConfig, LossKind, Task};
 use crate::error::TrainError;
+use crate::incremental::FirstPhase;
 
 /// The number of dimensions the class prototypes live in: D for classification, D - 1 for the
 /// joint task (axis 0 holds the regression poles).
@@ -44,10 +45,12 @@ fn cache_path(run_dir: &Path, config: &ExperimentConfig, classes: usize) -> Path
 }
 
 /// The output layout of `config` for `classes` classes, or `None` for the baselines, whose
-/// outputs are logits or scalars rather than points on the sphere.
+/// outputs are logits or scalars rather than points on the sphere. A class-incremental second
+/// phase extends the prototypes of its `first` phase.
 pub(crate) fn build(
     config: &ExperimentConfig,
     classes: usize,
+    first: Option<&FirstPhase>,
     run_dir: &Path,
     progress: &mut dyn FnMut(PlacementProgress),
     device: &Device,
@@ -58,7 +61,10 @@ pub(crate) fn build(
     if config.task == Task::Regression {
         return Ok(Some(OutputLayout::regression(config.prototypes.dims)?));
     }
-    let prototypes = class_prototypes(config, classes, run_dir, progress, device)?;
+    let prototypes = match first {
+        Some(first) => first.extended_prototypes(config, classes, device)?,
+        None => class_prototypes(config, classes, run_dir, progress, device)?,
+    };
     Ok(Some(match config.task {
         Task::Joint => OutputLayout::joint(prototypes),
         _ => OutputLayout::classification(prototypes),

@@ -833,6 +833,8 @@ mod tests {
             mae: None,
             images_per_second: None,
             auroc: None,
+            old_accuracy: None,
+            new_accuracy: None,
             collapsed_seeds: 0,
         }
     }
@@ -893,6 +895,8 @@ mod tests {
                 images_per_second: 1.0,
                 seconds: 1.0,
                 auroc: None,
+                old_accuracy: None,
+                new_accuracy: None,
                 collapsed: Vec::new(),
             })
             .collect();
@@ -965,6 +969,8 @@ mod tests {
                         images_per_second: 1.0,
                         seconds: 1.0,
                         auroc: None,
+                        old_accuracy: None,
+                        new_accuracy: None,
                         collapsed: Vec::new(),
                     })
                     .collect();

@@ -64,6 +64,12 @@ pub struct SeedSummary {
     /// Open-set AUROC of this seed, when the experiment has one.
     #[serde(default)]
     pub auroc: Option<f64>,
+    /// Class-incremental second phase: accuracy (%) on the old classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_accuracy: Option<f64>,
+    /// Class-incremental second phase: accuracy (%) on the new classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_accuracy: Option<f64>,
     /// Signs that this seed did not train; a seed with any is left out of the means.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collapsed: Vec<Collapse>,
@@ -98,6 +104,12 @@ pub struct Summary {
     /// Open-set AUROC over the trained seeds, when the experiment has one.
     #[serde(default)]
     pub auroc: Option<MeanStd>,
+    /// Class-incremental second phase: accuracy (%) on the old classes over the trained seeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_accuracy: Option<MeanStd>,
+    /// Class-incremental second phase: accuracy (%) on the new classes over the trained seeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_accuracy: Option<MeanStd>,
     /// How many seeds collapsed (and are left out of the means).
     #[serde(default)]
     pub collapsed_seeds: usize,
@@ -121,6 +133,8 @@ impl Summary {
                 images_per_second: r.images_per_second,
                 seconds: r.seconds,
                 auroc: r.auroc,
+                old_accuracy: r.incremental.as_ref().map(|i| i.old_accuracy),
+                new_accuracy: r.incremental.as_ref().map(|i| i.new_accuracy),
                 collapsed: r.collapse.clone(),
             })
             .collect();
@@ -142,6 +156,8 @@ impl Summary {
                     .collect::<Vec<_>>(),
             ),
             auroc: MeanStd::of(&collect(&|s| s.auroc)),
+            old_accuracy: MeanStd::of(&collect(&|s| s.old_accuracy)),
+            new_accuracy: MeanStd::of(&collect(&|s| s.new_accuracy)),
             collapsed_seeds: seeds.iter().filter(|s| !s.trained()).count(),
             seeds,
         }
@@ -157,18 +173,33 @@ impl Summary {
             "Backend: {}; budget: {} (epochs x training images)\n\n",
             self.backend, self.scale
         ));
-        // The open-set column only for open-set experiments.
+        // The open-set column only for open-set experiments, the old / new columns only for
+        // class-incremental second phases.
         let open = self.auroc.is_some();
+        let incremental = self.old_accuracy.is_some();
         s.push_str("| seed | accuracy (%) | MAE |");
         s.push_str(if open { " open-set AUROC |" } else { "" });
+        s.push_str(if incremental {
+            " old classes (%) | new classes (%) |"
+        } else {
+            ""
+        });
         s.push_str(" images/s | seconds | trained |\n|---|---|---|");
         s.push_str(if open { "---|" } else { "" });
+        s.push_str(if incremental { "---|---|" } else { "" });
         s.push_str("---|---|---|\n");
         let cell = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into());
         let auroc = |v: Option<f64>| {
             let text = v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into());
             if open {
                 format!(" {text} |")
+            } else {
+                String::new()
+            }
+        };
+        let groups = |old: Option<f64>, new: Option<f64>| {
+            if incremental {
+                format!(" {} | {} |", cell(old), cell(new))
             } else {
                 String::new()
             }
@@ -181,11 +212,12 @@ impl Summary {
                 format!("**collapsed**: {}", signs.join("; "))
             };
             s.push_str(&format!(
-                "| {} | {} | {} |{} {:.0} | {:.0} | {trained} |\n",
+                "| {} | {} | {} |{}{} {:.0} | {:.0} | {trained} |\n",
                 r.seed,
                 cell(r.accuracy),
                 cell(r.mae),
                 auroc(r.auroc),
+                groups(r.old_accuracy, r.new_accuracy),
                 r.images_per_second,
                 r.seconds
             ));
@@ -195,11 +227,17 @@ impl Summary {
             Some(m) => format!(" {:.4} ± {:.4} |", m.mean, m.std),
             None => String::new(),
         };
+        let groups_mean = if incremental {
+            format!(" {} | {} |", ms(&self.old_accuracy), ms(&self.new_accuracy))
+        } else {
+            String::new()
+        };
         s.push_str(&format!(
-            "| mean ± std | {} | {} |{} {} | | {} of {} |\n",
+            "| mean ± std | {} | {} |{}{} {} | | {} of {} |\n",
             ms(&self.accuracy),
             ms(&self.mae),
             auroc_mean,
+            groups_mean,
             self.images_per_second
                 .map(|m| format!("{:.0}", m.mean))
                 .unwrap_or_default(),
@@ -255,6 +293,7 @@ mod tests {
             images_per_second: 100.0,
             seconds: 10.0,
             auroc: None,
+            incremental: None,
             collapse: Vec::new(),
             dir: Default::default(),
         };
@@ -274,6 +313,7 @@ mod tests {
             images_per_second: 100.0 * seed as f64,
             seconds: 10.0,
             auroc: None,
+            incremental: None,
             collapse,
             dir: Default::default(),
         };

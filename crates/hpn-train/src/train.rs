@@ -21,6 +21,7 @@ use crate::data::PreparedData;
 use crate::error::TrainError;
 use crate::fsutil::create_dir;
 use crate::head::{BatchScore, Head};
+use crate::incremental::{FirstPhase, IncrementalReport};
 use crate::metrics::{self, EpochRecord};
 use crate::plot;
 use crate::progress::Progress;
@@ -40,6 +41,8 @@ pub struct SeedResult {
     pub seconds: f64,
     /// Open-set AUROC of known against unknown test images, when the experiment has one.
     pub auroc: Option<f64>,
+    /// Class-incremental second phase: accuracy on the old and on the new classes.
+    pub incremental: Option<IncrementalReport>,
     /// Signs that the seed did not train (empty for a trained seed).
     pub collapse: Vec<Collapse>,
     /// The seed's directory.
@@ -204,13 +207,17 @@ fn mean_throughput(records: &[EpochRecord]) -> f64 {
     records.iter().map(|r| r.images_per_second).sum::<f64>() / records.len() as f64
 }
 
-/// Trains one seed in `dir` and returns its final metrics.
-pub fn train_seed(
+/// Trains one seed in `dir` and returns its final metrics. A class-incremental second phase
+/// starts from the `first` phase's weights of the same seed (unless it resumes its own
+/// checkpoint).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn train_seed(
     config: &ExperimentConfig,
     data: &PreparedData,
     head: &Head,
     seed: u64,
     dir: &Path,
+    first: Option<&FirstPhase>,
     options: &SeedOptions,
     device: &Device,
 ) -> Result<SeedResult, TrainError> {
@@ -245,16 +252,23 @@ pub fn train_seed(
         ));
         state = saved;
         state.epochs = epochs;
-    } else if RunState::load(dir)?.is_some() {
-        progress.message(&format!(
-            "{} holds an earlier run; starting again (use --resume to continue it)",
-            dir.display()
-        ));
-        // The earlier finished model must not stand in for this run until it finishes.
-        let old_model = dir.join("model.bpk");
-        if old_model.exists() {
-            std::fs::remove_file(&old_model)
-                .map_err(|e| TrainError::io("remove the earlier model", &old_model, e))?;
+    } else {
+        if RunState::load(dir)?.is_some() {
+            progress.message(&format!(
+                "{} holds an earlier run; starting again (use --resume to continue it)",
+                dir.display()
+            ));
+            // The earlier finished model must not stand in for this run until it finishes.
+            for file in ["model.bpk", crate::incremental::INCREMENTAL_FILE] {
+                let old = dir.join(file);
+                if old.exists() {
+                    std::fs::remove_file(&old)
+                        .map_err(|e| TrainError::io("remove the earlier result", &old, e))?;
+                }
+            }
+        }
+        if let Some(first) = first {
+            model = first.start_model(model, seed, &ad)?;
         }
     }
     let (train_set, eval_set) = crate::data::datasets(config, data, seed);
@@ -386,6 +400,45 @@ pub fn train_seed(
     } else {
         None
     };
+    let incremental = match (first, config.incremental.as_ref()) {
+        (Some(first), Some(inc)) if state.epochs_done == epochs => {
+            let report = match IncrementalReport::load(dir)? {
+                Some(report) => report,
+                None => {
+                    let score = evaluate(
+                        &model.valid(),
+                        head,
+                        eval_set.clone(),
+                        config.training.eval_batch_size,
+                        config.training.workers,
+                        device,
+                    )?;
+                    let report = IncrementalReport::of(
+                        &score,
+                        inc.old_classes,
+                        first.accuracy_of_seed(seed)?,
+                    )?;
+                    report.write(dir)?;
+                    report
+                }
+            };
+            progress.message(&format!(
+                "classes 0..{} (old): {:.2} %, {}..{} (new): {:.2} %, all: {:.2} %{}",
+                report.old_classes,
+                report.old_accuracy,
+                report.old_classes,
+                report.classes,
+                report.new_accuracy,
+                report.all_accuracy,
+                report
+                    .first_phase_accuracy
+                    .map(|a| format!(" (old classes after the first phase: {a:.2} %)"))
+                    .unwrap_or_default()
+            ));
+            Some(report)
+        }
+        _ => None,
+    };
     // A seed finished by an earlier process was checked then; one finished before the check
     // existed is evaluated once more.
     let collapse = if state.epochs_done == epochs {
@@ -420,6 +473,7 @@ pub fn train_seed(
         // Over every epoch of the seed, those of earlier processes (resumed runs) included.
         images_per_second: mean_throughput(&state.records),
         auroc: open_set.map(|r| r.auroc),
+        incremental,
         seconds: state.records.iter().map(|r| r.seconds).sum(),
         dir: dir.to_path_buf(),
     })

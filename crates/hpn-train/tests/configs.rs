@@ -84,6 +84,7 @@ fn config_reference_matches_the_code() {
     // Optional sections take their own defaults when present.
     let config = ExperimentConfig {
         open_set: Some(hpn_train::config::OpenSetConfig::default()),
+        incremental: Some(hpn_train::config::IncrementalConfig::default()),
         ..ExperimentConfig::default()
     };
     let defaults: toml::Table = toml::from_str(&toml::to_string(&config).unwrap()).unwrap();

@@ -3,6 +3,7 @@
 
 mod batch_norm;
 mod config;
+mod growth;
 mod param_counts;
 mod shapes;
 mod util;
