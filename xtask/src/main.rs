@@ -47,6 +47,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    give_mesa_a_runtime_dir();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train::train(args),
@@ -63,6 +64,21 @@ fn main() -> ExitCode {
             eprintln!("error: {}", describe_error(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// On a server or in CI there is often no `XDG_RUNTIME_DIR`; Mesa's Vulkan device-selection
+/// layer then prints `error: XDG_RUNTIME_DIR is invalid or not set in the environment.` each
+/// time wgpu lists adapters, which reads like a failure although nothing failed. Pointing the
+/// variable at the temporary folder (where the layer finds no display server and stays quiet)
+/// avoids that. A variable already set is left alone.
+fn give_mesa_a_runtime_dir() {
+    let set = std::env::var_os("XDG_RUNTIME_DIR")
+        .is_some_and(|dir| std::path::Path::new(&dir).is_absolute());
+    if !set {
+        // SAFETY: called first thing in `main`, before any other thread exists, so no other
+        // thread can read the environment while it changes.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
     }
 }
 

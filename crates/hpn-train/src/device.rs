@@ -91,7 +91,7 @@ pub fn select_device(backend: BackendKind) -> Result<Device, TrainError> {
         #[allow(deprecated)]
         BackendKind::Ndarray => Ok(Device::ndarray()),
         #[cfg(feature = "wgpu")]
-        BackendKind::Wgpu => first_gpu(burn::tensor::DeviceType::Wgpu, backend),
+        BackendKind::Wgpu => wgpu_device(),
         #[cfg(feature = "cuda")]
         BackendKind::Cuda => first_gpu(burn::tensor::DeviceType::Cuda, backend),
         #[allow(unreachable_patterns)]
@@ -102,16 +102,47 @@ pub fn select_device(backend: BackendKind) -> Result<Device, TrainError> {
     }
 }
 
+/// The wgpu device of this process, set up on its first call and shared by every later one
+/// (Burn sets up a wgpu runtime once per process; a second set-up is an error).
+///
+/// Vulkan first: where it shows an adapter (a GPU, or Mesa's software device on a machine
+/// without one) that adapter is taken, the most powerful one unless
+/// `CUBECL_WGPU_DEFAULT_DEVICE` names another. Only where Vulkan shows none does cubecl
+/// choose among the other graphics APIs (Metal, DX12, OpenGL). Set-up failures come back as
+/// errors from the runtime, not as panics.
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Result<Device, TrainError> {
+    use burn::tensor::wgpu::WgpuBackend;
+    static DEVICE: std::sync::OnceLock<Result<Device, String>> = std::sync::OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            Device::wgpu_options()
+                .graphics_api(WgpuBackend::Vulkan)
+                .init()
+                .or_else(|vulkan| {
+                    Device::wgpu_options()
+                        .init()
+                        .map_err(|other| format!("Vulkan: {vulkan}; other graphics APIs: {other}"))
+                })
+        })
+        .clone()
+        .map_err(|message| TrainError::NoDevice {
+            backend: BackendKind::Wgpu,
+            detail: format!(": {message}"),
+        })
+}
+
 /// The first device of a GPU backend, probed without letting a worker thread panic.
-#[cfg(any(feature = "wgpu", feature = "cuda"))]
+#[cfg(feature = "cuda")]
 fn first_gpu(kind: burn::tensor::DeviceType, backend: BackendKind) -> Result<Device, TrainError> {
+    let no_device = || TrainError::NoDevice {
+        backend,
+        detail: String::new(),
+    };
     let probe = std::panic::catch_unwind(|| Device::enumerate(kind).into_vec());
     match probe {
-        Ok(devices) => devices
-            .into_iter()
-            .next()
-            .ok_or(TrainError::NoDevice { backend }),
-        Err(_) => Err(TrainError::NoDevice { backend }),
+        Ok(devices) => devices.into_iter().next().ok_or_else(no_device),
+        Err(_) => Err(no_device()),
     }
 }
 

@@ -63,10 +63,12 @@ pub enum TrainError {
         compiled: Vec<BackendKind>,
     },
     /// The backend is compiled in, but the machine has no device for it.
-    #[error("backend `{backend}`: no device found (is a GPU and its driver present?)")]
+    #[error("backend `{backend}`: no device found (is a GPU and its driver present?){detail}")]
     NoDevice {
         /// The backend asked for.
         backend: BackendKind,
+        /// What the runtime said, as `": ..."`, or empty when it said nothing.
+        detail: String,
     },
     /// Placing, loading or saving prototypes failed.
     #[error("output layout: {0}")]
