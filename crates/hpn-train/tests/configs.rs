@@ -6,21 +6,21 @@ use std::path::{Path, PathBuf};
 use hpn_train::{ExperimentConfig, RunOptions};
 
 fn config_files() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
-    let mut files = Vec::new();
-    for dir in [
-        root.clone(),
-        root.join("paper"),
-        root.join("reproduce"),
-        root.join("open-set"),
-    ] {
-        for entry in std::fs::read_dir(&dir).unwrap() {
+    fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "toml") {
+            if path.is_dir() {
+                collect(&path, files);
+            } else if path.extension().is_some_and(|e| e == "toml") {
                 files.push(path);
             }
         }
     }
+    let mut files = Vec::new();
+    collect(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs"),
+        &mut files,
+    );
     files.sort();
     files
 }
