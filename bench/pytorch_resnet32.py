@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""PyTorch reference timing for crates/hpn-models/examples/bench_models.rs.
+"""PyTorch reference timing for `cargo xtask bench models` (ResNet-32).
 
 Same network (CIFAR ResNet-32, 3x3 conv + BN shortcut, D = 100), same batch (128 x 3 x 32 x 32),
 same loss (sum_i (1 - cos(z_i, p_{y_i}))^2 against 100 random unit prototypes) and the same
-SGD step (lr 0.01, momentum 0.9, dampening 0, weight decay 1e-4), on the CPU.
+SGD step (lr 0.01, momentum 0.9, dampening 0, weight decay 1e-4), on the CPU or a CUDA GPU.
 
     python3 bench/pytorch_resnet32.py [--batch 128] [--warmup 2] [--iters 5] [--threads N]
+                                      [--device cpu|cuda]
 
-Prints the median forward (eval mode, no grad) and train-step throughput in images/s and the
-peak resident memory (VmHWM), in the format of bench_models.
+Prints the median forward (eval mode, no grad, outputs copied back to the host) and train-step
+(loss read back to the host) throughput in images/s, as `cargo xtask bench models` measures
+them, and the peak resident memory (VmHWM; on CUDA also the peak GPU memory allocated), in the
+format of `cargo xtask bench models`.
 """
 
 import argparse
@@ -104,25 +107,31 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: default)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("--device cuda: torch sees no CUDA device (torch.cuda.is_available() is False)")
+        sys.exit(1)
+    device = torch.device(args.device)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
 
     name = "pytorch"
+    where = torch.cuda.get_device_name(0) if args.device == "cuda" else f"threads: {torch.get_num_threads()}"
     print(
         f"ResNet-32 (3x3 conv shortcut), D = {OUTPUT_DIM}, {CLASSES} prototypes, batch {args.batch}, "
-        f"32x32x3, threads: {torch.get_num_threads()} (torch {torch.__version__})"
+        f"32x32x3, {args.device}, {where} (torch {torch.__version__})"
     )
-    model = ResNet32(OUTPUT_DIM)
-    prototypes = F.normalize(torch.randn(CLASSES, OUTPUT_DIM), dim=1)
-    images = torch.randn(args.batch, 3, 32, 32)
-    labels = torch.randint(0, CLASSES, (args.batch,))
+    model = ResNet32(OUTPUT_DIM).to(device)
+    prototypes = F.normalize(torch.randn(CLASSES, OUTPUT_DIM), dim=1).to(device)
+    images = torch.randn(args.batch, 3, 32, 32).to(device)
+    labels = torch.randint(0, CLASSES, (args.batch,)).to(device)
 
     model.eval()
 
     def forward():
         with torch.no_grad():
-            model(images)
+            model(images).cpu()
 
     fwd = timed(args.warmup, args.iters, forward)
 
@@ -150,6 +159,9 @@ def main():
         print(f"{name:8} peak RSS unavailable (no /proc/self/status)")
     else:
         print(f"{name:8} peak RSS {mib:8.1f} MiB (VmHWM, whole process so far)")
+    if args.device == "cuda":
+        gpu = torch.cuda.max_memory_allocated() / 2**20
+        print(f"{name:8} peak GPU {gpu:8.1f} MiB (torch.cuda.max_memory_allocated)")
 
 
 if __name__ == "__main__":
