@@ -50,6 +50,39 @@ pub fn largest_relative_gap(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// The batch every agreement check trains on: images of shape `images` filled with
+/// [`values`] (seed 7), labels 0, 1, .. cycling over `dims` classes, and one-hot prototypes.
+fn fixed_batch(
+    images: [usize; 4],
+    dims: usize,
+    device: &Device,
+) -> (Tensor<4>, Tensor<1, Int>, Tensor<2>) {
+    let x = tensor(images, 7, device);
+    let labels: Vec<i64> = (0..images[0] as i64).map(|i| i % dims as i64).collect();
+    let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [images[0]]), device);
+    (x, labels, Tensor::<2>::eye(dims, device))
+}
+
+/// The network of `config` drawn on `flex` with `seed`, and the same weights on `other`:
+/// saved as a record in `dir` and loaded there.
+fn one_record_on_both(
+    config: &BackboneConfig,
+    seed: u64,
+    flex: &Device,
+    other: &Device,
+    dir: &Path,
+) -> (Model, Model) {
+    let model = seeded_init(config, seed, flex);
+    let path = dir.join("initial.bpk");
+    model.clone().into_record().save(&path).expect("save");
+    let record = ModuleRecord::load(&path).expect("load");
+    let copy = config
+        .init(other)
+        .expect("build the network on the other backend")
+        .load_record(record);
+    (model, copy)
+}
+
 /// The losses of three SGD steps (learning rate `lr`, momentum 0.9, weight decay 1e-4, Eq. 1
 /// summed over the batch, one-hot prototypes) of `model` on `device`, the same batch every
 /// step.
@@ -60,10 +93,7 @@ pub fn three_steps(
     lr: f64,
     device: &Device,
 ) -> Vec<f32> {
-    let x = tensor(images, 7, device);
-    let labels: Vec<i64> = (0..images[0] as i64).map(|i| i % dims as i64).collect();
-    let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [images[0]]), device);
-    let prototypes = Tensor::<2>::eye(dims, device);
+    let (x, labels, prototypes) = fixed_batch(images, dims, device);
     let mut optimizer = SgdConfig::new()
         .with_momentum(Some(MomentumConfig {
             momentum: 0.9,
@@ -114,16 +144,8 @@ pub fn assert_same_steps(
     other: &Device,
     dir: &Path,
 ) -> f32 {
-    let flex = Device::flex().autodiff();
-    let other = other.clone().autodiff();
-    let model = seeded_init(&config, seed, &flex);
-    let path = dir.join("initial.bpk");
-    model.clone().into_record().save(&path).expect("save");
-    let record = ModuleRecord::load(&path).expect("load");
-    let copy = config
-        .init(&other)
-        .expect("build the network on the other backend")
-        .load_record(record);
+    let (flex, other) = (Device::flex().autodiff(), other.clone().autodiff());
+    let (model, copy) = one_record_on_both(&config, seed, &flex, &other, dir);
 
     let on_flex = three_steps(model, images, config.outputs, lr, &flex);
     let on_other = three_steps(copy, images, config.outputs, lr, &other);
@@ -164,10 +186,7 @@ pub fn first_step_gradients(
     dims: usize,
     device: &Device,
 ) -> (f32, Vec<Vec<f32>>) {
-    let x = tensor(images, 7, device);
-    let labels: Vec<i64> = (0..images[0] as i64).map(|i| i % dims as i64).collect();
-    let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [images[0]]), device);
-    let prototypes = Tensor::<2>::eye(dims, device);
+    let (x, labels, prototypes) = fixed_batch(images, dims, device);
     let loss = classification_loss(model.forward(x), prototypes, labels, Reduction::Sum);
     let value = floats(loss.clone())[0];
     let grads = loss.backward();
@@ -208,16 +227,8 @@ pub fn assert_same_first_step(
     other: &Device,
     dir: &Path,
 ) -> f32 {
-    let flex = Device::flex().autodiff();
-    let other = other.clone().autodiff();
-    let model = seeded_init(&config, seed, &flex);
-    let path = dir.join("initial.bpk");
-    model.clone().into_record().save(&path).expect("save");
-    let record = ModuleRecord::load(&path).expect("load");
-    let copy = config
-        .init(&other)
-        .expect("build the network on the other backend")
-        .load_record(record);
+    let (flex, other) = (Device::flex().autodiff(), other.clone().autodiff());
+    let (model, copy) = one_record_on_both(&config, seed, &flex, &other, dir);
 
     let (loss_flex, grads_flex) = first_step_gradients(&model, images, config.outputs, &flex);
     let (loss_other, grads_other) = first_step_gradients(&copy, images, config.outputs, &other);
