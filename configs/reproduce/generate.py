@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the experiment files of `cargo xtask reproduce`: each claim of the paper at a scale
-that fits a 2-core CPU, three seeds each, about two hours for all six claims.
+"""Writes the experiment files of `cargo xtask reproduce`: one per [[experiment]] of
+claims.toml, the manifest that also lists each claim's rows for hpn-reproduce.
 
 Scale chosen from the training throughput measured on 2 cores with the flex backend: the small
 ConvNet on 28x28 MNIST about 500 images/s, ResNet-32 on 32x32 CIFAR-10 about 51 images/s
@@ -11,6 +11,7 @@ Paths are relative to this folder, as hpn reads them. MNIST runs use the subset 
 datasets/mnist-subset; CIFAR-10 runs expect the JPEG folders under data/cifar10
 (train/<class>/*.jpg, test/<class>/*.jpg).
 """
+import tomllib
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent
@@ -28,12 +29,11 @@ ROTATED = '''
 kind = "mnist"
 path = "../../datasets/mnist-subset"
 normalization = "mnist"
-
+{train}
 [dataset.rotation]
 digits = [2, 3, 4, 5, 7]
 max_degrees = 180.0
 '''
-ROTATED_SMALL = ROTATED.replace('normalization = "mnist"\n', 'normalization = "mnist"\ntrain_per_class = 400\n', 1)
 
 CIFAR10 = '''
 [dataset]
@@ -102,57 +102,31 @@ workers = 2
     (OUT / f"{name}.toml").write_text(text)
 
 
-# Claim 1 (Figure 5): rotated MNIST, joint classification + rotation on S^2.
-write("claim1-rotated-mnist-joint", "Rotated MNIST (digits 2,3,4,5,7), small ConvNet, joint HPN on S^2, no task weight",
-      "joint", ROTATED, "convnet", 3, "uniform", "hpn", epochs=24)
+def dataset(e):
+    """The [dataset] section of an experiment from its `data`, `train`, `test` and `imbalance`."""
+    if e["data"] == "rotated":
+        return ROTATED.format(train=f"train_per_class = {e['train']}\n" if "train" in e else "")
+    if e["data"] == "cifar10":
+        return CIFAR10.format(train=e["train"], test=e["test"])
+    if e["data"] == "mnist":
+        imb = e.get("imbalance")
+        extra = f"\n[dataset.imbalance]\nmin = {imb['min']}\nmax = {imb['max']}\n" if imb else ""
+        return MNIST.format(train=e["train"], extra=extra)
+    raise SystemExit(f"claims.toml: experiment {e['name']}: unknown data {e['data']!r}")
 
-# Claim 2 (Table 1): output dimension; MNIST and CIFAR-10.
-for d in (2, 3, 5, 10):
-    write(f"claim2-mnist-d{d}-uniform", f"MNIST subset (200/class), ConvNet, D = {d}, hyperspherical prototypes",
-          "classification", MNIST.format(train=200, extra=""), "convnet", d, "uniform", "hpn", epochs=8)
-    write(f"claim2-cifar10-d{d}-uniform", f"CIFAR-10 (250/class), ResNet-32, D = {d}, hyperspherical prototypes",
-          "classification", CIFAR10.format(train=250, test=50), "resnet32", d, "uniform", "hpn", epochs=2, batch=64)
-for d in (3, 5, 10):
-    write(f"claim2-mnist-d{d}-word-vectors", f"MNIST subset (200/class), ConvNet, D = {d}, word-vector prototypes",
-          "classification", MNIST.format(train=200, extra=""), "convnet", d, "word-vectors", "hpn", epochs=8,
-          words="../../datasets/word-vectors/mnist.txt")
-    write(f"claim2-cifar10-d{d}-word-vectors", f"CIFAR-10 (250/class), ResNet-32, D = {d}, word-vector prototypes",
-          "classification", CIFAR10.format(train=250, test=50), "resnet32", d, "word-vectors", "hpn", epochs=2, batch=64,
-          words="../../datasets/word-vectors/cifar10.txt")
-write("claim2-mnist-d10-one-hot", "MNIST subset (200/class), ConvNet, D = 10, one-hot prototypes",
-      "classification", MNIST.format(train=200, extra=""), "convnet", 10, "one-hot", "hpn", epochs=8)
-write("claim2-cifar10-d10-one-hot", "CIFAR-10 (250/class), ResNet-32, D = 10, one-hot prototypes",
-      "classification", CIFAR10.format(train=250, test=50), "resnet32", 10, "one-hot", "hpn", epochs=2, batch=64)
 
-# Claim 3 (Table 3): privileged information at small D (uniform runs are claim 2's).
-for d in (2, 3, 5):
-    write(f"claim3-mnist-d{d}-privileged", f"MNIST subset (200/class), ConvNet, D = {d}, prototypes with privileged information (GloVe)",
-          "classification", MNIST.format(train=200, extra=""), "convnet", d, "privileged", "hpn", epochs=8,
-          words="../../datasets/word-vectors/mnist.txt")
-    write(f"claim3-cifar10-d{d}-privileged", f"CIFAR-10 (250/class), ResNet-32, D = {d}, prototypes with privileged information (GloVe)",
-          "classification", CIFAR10.format(train=250, test=50), "resnet32", d, "privileged", "hpn", epochs=2, batch=64,
-          words="../../datasets/word-vectors/cifar10.txt")
+def main():
+    manifest = tomllib.loads((OUT / "claims.toml").read_text())
+    names = {e["name"] for e in manifest["experiment"]}
+    for claim in manifest["claim"]:
+        for row in claim["rows"]:
+            if row["config"] not in names:
+                raise SystemExit(f"claims.toml: {claim['id']} names {row['config']}, which no [[experiment]] defines")
+    for e in manifest["experiment"]:
+        write(e["name"], e["description"], e["task"], dataset(e), e["backbone"], e["dims"], e["prototypes"],
+              e["loss"], e["epochs"], lr=e.get("lr"), milestones=e.get("milestones"), batch=e.get("batch", 128),
+              words=e.get("words"), weight=e.get("weight"))
 
-# Claim 4 (Table 4): scarce and uneven data, HPN vs softmax cross-entropy.
-imbalance = "\n[dataset.imbalance]\nmin = 2\nmax = 100\n"
-for loss, label in (("hpn", "HPN D = 10"), ("softmax-ce", "softmax cross-entropy")):
-    tag = "hpn" if loss == "hpn" else "softmax"
-    write(f"claim4-mnist-imbalance-{tag}", f"MNIST subset with 2..100 training images per class (linear), ConvNet, {label}",
-          "classification", MNIST.format(train=1000, extra=imbalance), "convnet", 10, "uniform", loss, epochs=30)
-    write(f"claim4-mnist-few-{tag}", f"MNIST subset with 10 training images per class, ConvNet, {label}",
-          "classification", MNIST.format(train=10, extra=""), "convnet", 10, "uniform", loss, epochs=60, batch=32)
 
-# Claim 5 (Table 5): regression of the rotation angle, HPN on S^1 / S^2 vs MSE, two learning rates.
-for lr, tag in ((1e-2, "1e-2"), (1e-3, "1e-3")):
-    for d in (2, 3):
-        write(f"claim5-rotation-s{d - 1}-lr{tag}-hpn", f"Rotated MNIST angle (400/digit), ConvNet, HPN regression on S^{d - 1}, lr {tag}",
-              "regression", ROTATED_SMALL, "convnet", d, "uniform", "hpn", epochs=10, lr=lr)
-    write(f"claim5-rotation-lr{tag}-mse", f"Rotated MNIST angle (400/digit), ConvNet, MSE baseline, lr {tag}",
-          "regression", ROTATED_SMALL, "convnet", 1, "uniform", "mse", epochs=10, lr=lr)
-
-# Claim 6 (Table 6): joint HPN vs the multi-task baseline across task weights.
-for w in (0.1, 0.5, 0.9):
-    write(f"claim6-joint-w{w}-hpn", f"Rotated MNIST class + angle (400/digit), ConvNet, joint HPN on S^2, task weight {w}",
-          "joint", ROTATED_SMALL, "convnet", 3, "uniform", "hpn", epochs=10, weight=w)
-    write(f"claim6-joint-w{w}-multitask", f"Rotated MNIST class + angle (400/digit), ConvNet, multi-task baseline (MSE + CE), task weight {w}",
-          "joint", ROTATED_SMALL, "convnet", 3, "uniform", "multitask", epochs=10, weight=w)
+if __name__ == "__main__":
+    main()

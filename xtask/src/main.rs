@@ -6,7 +6,6 @@
 mod bench;
 mod data;
 mod prototypes;
-mod reference;
 mod reproduce;
 mod train;
 

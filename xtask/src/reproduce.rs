@@ -1,13 +1,12 @@
-//! `reproduce`: every claim of the paper at CPU scale, and the results page.
+//! `reproduce`: every claim of the paper at CPU scale, and the results page (hpn-reproduce).
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use hpn_train::reproduce::{ReproduceOptions, page, reproduce, results_dir};
+use hpn_reproduce::reference::{Reference, attach};
+use hpn_reproduce::{ReproduceOptions, publish, render, reproduce, results_dir};
 use hpn_train::{BackendKind, select_device};
-
-use crate::reference::Reference;
 
 #[derive(Args, Debug)]
 pub struct ReproduceArgs {
@@ -17,7 +16,7 @@ pub struct ReproduceArgs {
     /// Only these claims, e.g. --only claim1,claim5.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
-    /// Directory of the experiment files.
+    /// Folder of the claims manifest (claims.toml) and the experiment files.
     #[arg(long, default_value = "configs/reproduce")]
     configs: PathBuf,
     /// No progress display.
@@ -62,52 +61,16 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         quiet: args.quiet,
         report_only: args.report_only,
     };
-    let mut result = reproduce(&options).context("reproduction failed")?;
+    let mut reproduction = reproduce(&options).context("reproduction failed")?;
     if let Some(reference) = &reference {
-        let sections = crate::reference::sections(reference, &result.claims, &out)
+        attach(reference, &mut reproduction, &out)
             .context("the reference implementation failed")?;
-        result.markdown = page(&result.claims, &result.notes, &options, &sections);
     }
     let dir = results_dir(&PathBuf::from("."), args.quick, &out);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    for (claim, results) in &result.claims {
-        for (config, summary) in &results.summaries {
-            if let Some(s) = summary {
-                let runs = dir.join("runs");
-                std::fs::create_dir_all(&runs)?;
-                // The first seed's curves beside its table.
-                let seed = s.seeds.first().map(|x| x.seed).unwrap_or_default();
-                let curves = out
-                    .join(config)
-                    .join(format!("seed-{seed}"))
-                    .join("curves.svg");
-                let mut md = s.markdown();
-                if curves.exists() {
-                    std::fs::copy(&curves, runs.join(format!("{config}.svg")))
-                        .with_context(|| format!("cannot copy {}", curves.display()))?;
-                    md.push_str(&format!(
-                        "\n![seed {seed}: test metric and training loss by epoch]({config}.svg)\n"
-                    ));
-                }
-                std::fs::write(runs.join(format!("{config}.md")), md)?;
-            }
-        }
-        if claim.id == "claim1" && results.summaries.iter().any(|(_, s)| s.is_some()) {
-            let device = select_device(BackendKind::Flex)?;
-            let run_dir = out.join("claim1-rotated-mnist-joint");
-            let run = hpn_train::inference::load_run(&run_dir, None, &device)?;
-            let o = hpn_train::inference::eval_outputs(&run, &run_dir, &device)?;
-            if o.width == 3 {
-                let png = dir.join("claim1-sphere.png");
-                hpn_train::plot::sphere_figure(&png, &o.outputs, &o.labels, &o.targets)?;
-                println!("wrote {}", png.display());
-            }
-        }
-    }
-    let page = dir.join("README.md");
-    std::fs::write(&page, &result.markdown)
-        .with_context(|| format!("cannot write {}", page.display()))?;
-    println!("{}", result.markdown);
+    let device = select_device(BackendKind::Flex)?;
+    let page = publish(&reproduction, &out, &dir, &device)
+        .with_context(|| format!("cannot write the results under {}", dir.display()))?;
+    println!("{}", render(&reproduction));
     println!("wrote {}", page.display());
     Ok(())
 }

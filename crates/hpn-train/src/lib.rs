@@ -33,7 +33,6 @@ mod open_set;
 mod output_layout;
 pub mod plot;
 mod progress;
-pub mod reproduce;
 mod summary;
 mod train;
 

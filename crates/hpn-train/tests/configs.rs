@@ -11,7 +11,10 @@ fn config_files() -> Vec<PathBuf> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 collect(&path, files);
-            } else if path.extension().is_some_and(|e| e == "toml") {
+            } else if path.extension().is_some_and(|e| e == "toml")
+                // The reproduction's manifest of claims (hpn-reproduce reads and tests it).
+                && path.file_name().is_some_and(|n| n != "claims.toml")
+            {
                 files.push(path);
             }
         }

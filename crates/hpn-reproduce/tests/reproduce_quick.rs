@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use hpn_train::reproduce::{ReproduceOptions, reproduce};
+use hpn_reproduce::{Manifest, ReproduceOptions, render, reproduce};
 
 #[test]
 fn quick_reproduction_runs_every_claim_with_local_data() {
@@ -21,16 +21,28 @@ fn quick_reproduction_runs_every_claim_with_local_data() {
     };
     let result = reproduce(&options).unwrap();
     assert_eq!(result.claims.len(), 6);
-    let page = &result.markdown;
-    for claim in hpn_train::reproduce::claims() {
-        assert!(page.contains(claim.title), "missing {}", claim.title);
+    let page = &render(&result);
+    for claim in Manifest::load(&options.configs).unwrap().claims {
+        assert!(page.contains(&claim.title), "missing {}", claim.title);
     }
-    assert_eq!(page.matches("**Verdict.**").count(), 6);
+    assert_eq!(page.matches("**Verdict: ").count(), 6);
+    // Each claim got a verdict with at least one finding; at smoke size most are not decided.
+    for c in &result.claims {
+        assert!(!c.verdict.findings.is_empty(), "{}", c.claim.id);
+    }
+    // CIFAR-10 rows without their data have no summary.
+    if !root.join("data/cifar10").exists() {
+        for (config, summary) in &result.claims[1].results.summaries {
+            assert_eq!(summary.is_some(), config.contains("mnist"), "{config}");
+        }
+    }
     // The MNIST-based claims ran: their runs have a summary with a finite accuracy and MAE per
     // seed. One epoch at smoke size may leave a seed untrained: then it is counted as
     // collapsed instead of entering the mean.
-    let (_, claim1) = &result.claims[0];
-    let s = claim1.summaries[0].1.as_ref().expect("claim 1 ran");
+    let s = result.claims[0].results.summaries[0]
+        .1
+        .as_ref()
+        .expect("claim 1 ran");
     assert!(s.seeds[0].accuracy.unwrap().is_finite());
     assert!(s.seeds[0].mae.unwrap().is_finite());
     assert_eq!(s.accuracy.is_some(), s.collapsed_seeds == 0, "{s:?}");
@@ -49,17 +61,35 @@ fn quick_reproduction_runs_every_claim_with_local_data() {
         report_only: true,
         ..options.clone()
     };
-    assert_eq!(reproduce(&report).unwrap().markdown, *page);
+    assert_eq!(render(&reproduce(&report).unwrap()), *page);
     let empty = tempfile::tempdir().unwrap();
     let nothing = reproduce(&ReproduceOptions {
         out: empty.path().to_path_buf(),
         ..report
     })
     .unwrap();
-    assert!(
-        nothing.markdown.contains("not run yet"),
-        "{}",
-        nothing.markdown
-    );
+    let nothing = render(&nothing);
+    assert!(nothing.contains("not run yet"), "{nothing}");
     assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn an_unknown_claim_id_is_an_error_naming_the_known_ones() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let tmp = tempfile::tempdir().unwrap();
+    let err = reproduce(&ReproduceOptions {
+        configs: root.join("configs/reproduce"),
+        quick: true,
+        out: tmp.path().to_path_buf(),
+        only: vec!["claim7".into()],
+        quiet: true,
+        report_only: false,
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("no claim `claim7` (claims: claim1, claim2"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }

@@ -1,0 +1,108 @@
+//! Writing a reproduction to disk: the results page, one page per run with every seed's
+//! training curves and `metrics.csv`, and the Figure 5 sphere of claim 1.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+
+use crate::error::{ReproduceError, write_error};
+use crate::page::render;
+use crate::rules::Rule;
+use crate::run::Reproduction;
+
+/// Where the results page and figures of a reproduction go: `docs/results/` under `root`, or
+/// the run folder itself for the smoke-sized version.
+pub fn results_dir(root: &Path, quick: bool, out: &Path) -> PathBuf {
+    if quick {
+        out.to_path_buf()
+    } else {
+        root.join("docs").join("results")
+    }
+}
+
+fn copy(from: &Path, to: &Path) -> Result<(), ReproduceError> {
+    std::fs::copy(from, to).map_err(write_error(to))?;
+    Ok(())
+}
+
+/// Writes `runs/<config>.md` for every run that finished, each seed's `curves.svg` and
+/// `metrics.csv` beside it as `runs/<config>-seed-<s>.svg` / `.csv`.
+fn run_pages(reproduction: &Reproduction, out: &Path, dir: &Path) -> Result<(), ReproduceError> {
+    let runs = dir.join("runs");
+    std::fs::create_dir_all(&runs).map_err(write_error(&runs))?;
+    for outcome in &reproduction.claims {
+        for (config, summary) in &outcome.results.summaries {
+            let Some(s) = summary else { continue };
+            let mut md = s.markdown();
+            for seed in &s.seeds {
+                let seed_dir = out.join(config).join(format!("seed-{}", seed.seed));
+                let stem = format!("{config}-seed-{}", seed.seed);
+                let (curves, metrics) = (seed_dir.join("curves.svg"), seed_dir.join("metrics.csv"));
+                let mut parts = Vec::new();
+                if metrics.exists() {
+                    copy(&metrics, &runs.join(format!("{stem}.csv")))?;
+                    parts.push(format!("[metrics.csv]({stem}.csv)"));
+                }
+                if curves.exists() {
+                    copy(&curves, &runs.join(format!("{stem}.svg")))?;
+                    parts.push(format!(
+                        "![seed {}: test metric and training loss by epoch]({stem}.svg)",
+                        seed.seed
+                    ));
+                }
+                if !parts.is_empty() {
+                    md.push_str(&format!(
+                        "\n### Seed {}\n\n{}\n",
+                        seed.seed,
+                        parts.join("\n\n")
+                    ));
+                }
+            }
+            let page = runs.join(format!("{config}.md"));
+            std::fs::write(&page, md).map_err(write_error(&page))?;
+        }
+    }
+    Ok(())
+}
+
+/// Draws Figure 5 (`claim1-sphere.png`) from the joint rotated-MNIST run, when it finished
+/// with a 3-wide output.
+fn sphere(
+    reproduction: &Reproduction,
+    out: &Path,
+    dir: &Path,
+    device: &Device,
+) -> Result<(), ReproduceError> {
+    for outcome in &reproduction.claims {
+        if outcome.claim.rule != Rule::RotatedJoint {
+            continue;
+        }
+        let Some((config, Some(_))) = outcome.results.summaries.first() else {
+            continue;
+        };
+        let run_dir = out.join(config);
+        let run = hpn_train::inference::load_run(&run_dir, None, device)?;
+        let o = hpn_train::inference::eval_outputs(&run, &run_dir, device)?;
+        if o.width == 3 {
+            let png = dir.join("claim1-sphere.png");
+            hpn_train::plot::sphere_figure(&png, &o.outputs, &o.labels, &o.targets)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the whole reproduction under `dir` (see [`results_dir`]): `README.md`, the run
+/// pages and the sphere figure; `out` holds the run directories. Returns the page's path.
+pub fn publish(
+    reproduction: &Reproduction,
+    out: &Path,
+    dir: &Path,
+    device: &Device,
+) -> Result<PathBuf, ReproduceError> {
+    std::fs::create_dir_all(dir).map_err(write_error(dir))?;
+    run_pages(reproduction, out, dir)?;
+    sphere(reproduction, out, dir, device)?;
+    let page = dir.join("README.md");
+    std::fs::write(&page, render(reproduction)).map_err(write_error(&page))?;
+    Ok(page)
+}
