@@ -30,6 +30,14 @@ pub enum ReproduceError {
     /// The PyTorch reference is missing, failed, or wrote something unreadable.
     #[error("reference: {0}")]
     Reference(String),
+    /// A figure could not be drawn.
+    #[error("cannot draw {path}: {message}")]
+    Plot {
+        /// The figure file.
+        path: PathBuf,
+        /// What the plotting library reported.
+        message: String,
+    },
     /// A results file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {

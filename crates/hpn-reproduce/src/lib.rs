@@ -30,6 +30,7 @@
 mod error;
 mod manifest;
 mod page;
+mod plot;
 mod publish;
 pub mod reference;
 mod results;
@@ -38,8 +39,9 @@ mod run;
 mod verdict;
 
 pub use error::ReproduceError;
-pub use manifest::{Claim, Experiment, Imbalance, MANIFEST_FILE, Manifest, Row};
+pub use manifest::{Claim, Experiment, Imbalance, MANIFEST_FILE, Manifest, Metric, PlotSpec, Row};
 pub use page::{fidelity_markdown, render, verdict_markdown};
+pub use plot::{claim_figure, has_figure};
 pub use publish::{publish, results_dir};
 pub use results::Results;
 pub use rules::{ROTATED_ACCURACY_BAR, ROTATED_MAE_BAR, Rule, TEN_CLASS_BAR};

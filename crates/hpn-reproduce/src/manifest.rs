@@ -37,6 +37,8 @@ pub struct Claim {
     pub statement: String,
     /// The rule that decides, from the results, whether the claim held.
     pub rule: Rule,
+    /// The claim's figure, when it has one: each row a point of its series.
+    pub plot: Option<PlotSpec>,
     /// The rows the PyTorch reference trains with `--reference` (at least one HPN setting and
     /// one baseline where the claim has a baseline).
     #[serde(default)]
@@ -55,6 +57,43 @@ pub struct Row {
     pub label: String,
     /// The paper's figure for the corresponding setting (its scale, not ours), or `-`.
     pub paper: String,
+    /// The line of the claim's figure this row belongs to (needed when the claim has a plot).
+    pub series: Option<String>,
+    /// The row's position on the figure's x axis (needed when the claim has a plot).
+    pub x: Option<f64>,
+}
+
+/// A claim's figure: the rows' metrics against a setting, one line per series.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlotSpec {
+    /// Name of the x axis (the setting the rows vary).
+    pub x: String,
+    /// The metrics drawn, one panel each.
+    pub y: Vec<Metric>,
+    /// Draw x on a log10 scale.
+    #[serde(default)]
+    pub log_x: bool,
+}
+
+/// A metric of a run's summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Test accuracy (%).
+    Accuracy,
+    /// Test mean absolute error.
+    Mae,
+}
+
+impl Metric {
+    /// The axis name of the metric.
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Accuracy => "test accuracy (%)",
+            Metric::Mae => "test MAE (degrees)",
+        }
+    }
 }
 
 /// The recipe of one experiment, as `generate.py` turns it into an experiment file.
@@ -148,6 +187,28 @@ impl Manifest {
                     )));
                 }
             }
+            if let Some(plot) = &claim.plot {
+                if plot.y.is_empty() {
+                    return Err(error(format!("claim `{}`: plot has no y metric", claim.id)));
+                }
+                for row in &claim.rows {
+                    match (&row.series, row.x) {
+                        (Some(_), Some(x)) if !plot.log_x || x > 0.0 => {}
+                        (Some(_), Some(x)) => {
+                            return Err(error(format!(
+                                "claim `{}`: row `{}` has x = {x}, but a log scale needs x > 0",
+                                claim.id, row.config
+                            )));
+                        }
+                        _ => {
+                            return Err(error(format!(
+                                "claim `{}` has a plot: row `{}` needs `series` and `x`",
+                                claim.id, row.config
+                            )));
+                        }
+                    }
+                }
+            }
             for config in &claim.reference {
                 if !claim.rows.iter().any(|r| &r.config == config) {
                     return Err(error(format!(
@@ -221,6 +282,19 @@ epochs = 1
             (
                 SMALL.replace("scarce-data", "scarce"),
                 "unknown variant `scarce`",
+            ),
+            (
+                SMALL.replace("rule =", "plot = { x = \"D\", y = [\"accuracy\"] }\nrule ="),
+                "row `a` needs `series` and `x`",
+            ),
+            (
+                SMALL
+                    .replace(
+                        "rule =",
+                        "plot = { x = \"lr\", y = [\"mae\"], log_x = true }\nrule =",
+                    )
+                    .replace("paper = \"-\" }", "paper = \"-\", series = \"s\", x = 0 }"),
+                "a log scale needs x > 0",
             ),
             (
                 format!(

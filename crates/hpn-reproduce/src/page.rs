@@ -142,8 +142,16 @@ fn claim_markdown(c: &ClaimOutcome, quick: bool) -> String {
     if !c.reference.is_empty() {
         s.push_str(&reference_markdown(&c.reference));
     }
-    if claim.rule == crate::rules::Rule::RotatedJoint {
-        s.push_str("![test outputs on S^2: left the class plane coloured by digit, right the class angle against the cosine to the pole, coloured by rotation from blue (0 degrees) to red (180)](claim1-sphere.png)\n\n");
+    if crate::plot::has_figure(c) {
+        s.push_str(&format!(
+            "![{}: every seed's result (dots; crosses: collapsed), the mean of the trained seeds (lines) and the reference's mean (triangles)]({}.svg)\n\n",
+            claim.id, claim.id
+        ));
+    }
+    if claim.rule == crate::rules::Rule::RotatedJoint
+        && results.summaries.iter().any(|r| r.1.is_some())
+    {
+        s.push_str("![test outputs on S^2: left the class plane coloured by digit, right the class angle against the cosine to the pole, coloured by rotation from blue (0 degrees) to red (180)](claim1-sphere.svg)\n\n");
     }
     s
 }

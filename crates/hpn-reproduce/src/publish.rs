@@ -7,6 +7,7 @@ use burn::tensor::Device;
 
 use crate::error::{ReproduceError, write_error};
 use crate::page::render;
+use crate::plot::claim_figure;
 use crate::rules::Rule;
 use crate::run::Reproduction;
 
@@ -65,7 +66,7 @@ fn run_pages(reproduction: &Reproduction, out: &Path, dir: &Path) -> Result<(), 
     Ok(())
 }
 
-/// Draws Figure 5 (`claim1-sphere.png`) from the joint rotated-MNIST run, when it finished
+/// Draws Figure 5 (`claim1-sphere.svg`) from the joint rotated-MNIST run, when it finished
 /// with a 3-wide output.
 fn sphere(
     reproduction: &Reproduction,
@@ -84,15 +85,21 @@ fn sphere(
         let run = hpn_train::inference::load_run(&run_dir, None, device)?;
         let o = hpn_train::inference::eval_outputs(&run, &run_dir, device)?;
         if o.width == 3 {
-            let png = dir.join("claim1-sphere.png");
-            hpn_train::plot::sphere_figure(&png, &o.outputs, &o.labels, &o.targets)?;
+            let svg = dir.join("claim1-sphere.svg");
+            hpn_train::plot::sphere_figure(
+                &svg,
+                &o.outputs,
+                &o.labels,
+                &o.targets,
+                &run.saved.class_names,
+            )?;
         }
     }
     Ok(())
 }
 
 /// Writes the whole reproduction under `dir` (see [`results_dir`]): `README.md`, the run
-/// pages and the sphere figure; `out` holds the run directories. Returns the page's path.
+/// pages, each claim's figure (`<claim>.svg`) and the sphere figure; `out` holds the run directories. Returns the page's path.
 pub fn publish(
     reproduction: &Reproduction,
     out: &Path,
@@ -102,6 +109,9 @@ pub fn publish(
     std::fs::create_dir_all(dir).map_err(write_error(dir))?;
     run_pages(reproduction, out, dir)?;
     sphere(reproduction, out, dir, device)?;
+    for outcome in &reproduction.claims {
+        claim_figure(&dir.join(format!("{}.svg", outcome.claim.id)), outcome)?;
+    }
     let page = dir.join("README.md");
     std::fs::write(&page, render(reproduction)).map_err(write_error(&page))?;
     Ok(page)

@@ -492,7 +492,11 @@ mod tests {
         ]));
         assert_eq!(joint[0].outcome, Outcome::NotHeld);
         let mut better = mae(10.0);
-        better.accuracy = Some(MeanStd { mean: 51.0, std: 0.0, n: 3 });
+        better.accuracy = Some(MeanStd {
+            mean: 51.0,
+            std: 0.0,
+            n: 3,
+        });
         let joint = Rule::JointVsMultitask.apply(&results(&[
             ("claim6-joint-w0.5-hpn", better),
             ("claim6-joint-w0.5-multitask", mae(12.0)),

@@ -185,12 +185,15 @@ mod tests {
             config: config.into(),
             label: label.into(),
             paper: "-".into(),
+            series: None,
+            x: None,
         };
         Claim {
             id: "claim4".into(),
             title: String::new(),
             statement: String::new(),
             rule: Rule::ScarceData,
+            plot: None,
             reference: Vec::new(),
             rows: vec![
                 row("claim4-mnist-few-hpn", "10 per class, HPN"),

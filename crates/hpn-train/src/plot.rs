@@ -150,16 +150,22 @@ const CLASS_COLOURS: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// The paper's Figure 5 for a joint model on S^2: each test output normalised to the sphere.
-/// Left panel: the class plane (axes 1 and 2) seen from the pole, coloured by class. Right
-/// panel: the angle in the class plane (x) against the cosine to the upper pole (y, the
-/// regression axis), coloured by the true rotation from blue (smallest) to red (largest).
-/// Written as a PNG without text (axes span [-1, 1] and [-pi, pi] x [-1, 1]).
+/// Points drawn at most per panel of [`sphere_figure`]: every k-th output beyond that, so the
+/// SVG stays small enough to commit.
+pub const SPHERE_POINTS: usize = 1500;
+
+/// The paper's Figure 5 for a joint model on S^2: each test output z normalised to the sphere,
+/// z / |z|. Left panel: the class plane (coordinates 1 and 2) seen from the pole, coloured by
+/// class, with the unit circle. Right panel: the angle atan2(z_2, z_1) in the class plane (x)
+/// against the cosine to the regression pole, z_0 / |z| (y), coloured by the true rotation from
+/// blue (smallest) to red (largest). Axes are labelled; a legend names the classes and the
+/// rotation scale. Written as SVG.
 pub fn sphere_figure(
     path: &Path,
     outputs: &[f32],
     labels: &[usize],
     targets: &[f32],
+    class_names: &[String],
 ) -> Result<(), TrainError> {
     let n = labels.len();
     if outputs.len() != 3 * n || targets.len() != n {
@@ -174,60 +180,98 @@ pub fn sphere_figure(
             (a.min(t), b.max(t))
         });
     let span = (hi - lo).max(1e-6) as f64;
-    let size = 520u32;
-    let mut buffer = vec![255u8; (2 * size * size * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buffer, (2 * size, size)).into_drawing_area();
-        let (left, right) = root.split_horizontally(size);
-        let mut a = ChartBuilder::on(&left)
-            .margin(20)
-            .build_cartesian_2d(-1.05f64..1.05, -1.05f64..1.05)
-            .map_err(|e| plot_error(path, e))?;
-        a.draw_series((0..=360).map(|deg| {
-            let t = (deg as f64).to_radians();
-            Circle::new((t.cos(), t.sin()), 1, BLACK.filled())
-        }))
-        .map_err(|e| plot_error(path, e))?;
-        let mut b = ChartBuilder::on(&right)
-            .margin(20)
-            .build_cartesian_2d(-std::f64::consts::PI..std::f64::consts::PI, -1.05f64..1.05)
-            .map_err(|e| plot_error(path, e))?;
-        b.draw_series([-1.0, 0.0, 1.0].into_iter().flat_map(|y| {
-            (0..=200).map(move |i| {
-                let x = -std::f64::consts::PI + i as f64 * std::f64::consts::TAU / 200.0;
-                Circle::new((x, y), 1, RGBColor(200, 200, 200).filled())
-            })
-        }))
-        .map_err(|e| plot_error(path, e))?;
-        for i in 0..n {
+    let step = n.div_ceil(SPHERE_POINTS).max(1);
+    let points: Vec<(usize, [f64; 3])> = (0..n)
+        .step_by(step)
+        .map(|i| {
             let z = &outputs[3 * i..3 * i + 3];
             let norm = (z.iter().map(|v| v * v).sum::<f32>()).sqrt().max(1e-9);
-            let (x0, x1, x2) = (
-                (z[0] / norm) as f64,
-                (z[1] / norm) as f64,
-                (z[2] / norm) as f64,
-            );
-            let class = CLASS_COLOURS[labels[i] % CLASS_COLOURS.len()];
-            a.draw_series(std::iter::once(Circle::new((x1, x2), 2, class.filled())))
-                .map_err(|e| plot_error(path, e))?;
-            let rot = ramp((targets[i] - lo) as f64 / span);
-            b.draw_series(std::iter::once(Circle::new(
-                (x2.atan2(x1), x0),
-                2,
-                rot.filled(),
-            )))
-            .map_err(|e| plot_error(path, e))?;
-        }
-        root.present().map_err(|e| plot_error(path, e))?;
+            (i, [0, 1, 2].map(|k| (z[k] / norm) as f64))
+        })
+        .collect();
+    let err = |e| plot_error(path, e);
+    let root = SVGBackend::new(path, (1100, 520)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let (left, right) = root.split_horizontally(520);
+
+    let mut a = ChartBuilder::on(&left)
+        .caption("class plane, seen from the pole", ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(-1.05f64..1.05, -1.05f64..1.05)
+        .map_err(err)?;
+    a.configure_mesh()
+        .x_desc("z1 / |z|")
+        .y_desc("z2 / |z|")
+        .draw()
+        .map_err(err)?;
+    a.draw_series(LineSeries::new(
+        (0..=360).map(|deg| {
+            let t = (deg as f64).to_radians();
+            (t.cos(), t.sin())
+        }),
+        &BLACK,
+    ))
+    .map_err(err)?;
+    let mut classes: Vec<usize> = labels.to_vec();
+    classes.sort_unstable();
+    classes.dedup();
+    for class in classes {
+        let colour = CLASS_COLOURS[class % CLASS_COLOURS.len()];
+        let name = class_names
+            .get(class)
+            .cloned()
+            .unwrap_or_else(|| format!("class {class}"));
+        a.draw_series(
+            points
+                .iter()
+                .filter(|(i, _)| labels[*i] == class)
+                .map(|(_, x)| Circle::new((x[1], x[2]), 2, colour.filled())),
+        )
+        .map_err(err)?
+        .label(name)
+        .legend(move |(x, y)| Circle::new((x + 6, y), 4, colour.filled()));
     }
-    image::save_buffer(
-        path,
-        &buffer,
-        2 * size,
-        size,
-        image::ExtendedColorType::Rgb8,
-    )
-    .map_err(|e| plot_error(path, e))
+    a.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+
+    let pi = std::f64::consts::PI;
+    let mut b = ChartBuilder::on(&right)
+        .caption("rotation along the pole axis", ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(-pi..pi, -1.05f64..1.05)
+        .map_err(err)?;
+    b.configure_mesh()
+        .x_desc("angle in the class plane, atan2(z2, z1) (radians)")
+        .y_desc("cosine to the pole, z0 / |z|")
+        .draw()
+        .map_err(err)?;
+    b.draw_series(points.iter().map(|(i, x)| {
+        let rot = ramp((targets[*i] - lo) as f64 / span);
+        Circle::new((x[2].atan2(x[1]), x[0]), 2, rot.filled())
+    }))
+    .map_err(err)?;
+    for t in [0.0, 0.5, 1.0] {
+        let colour = ramp(t);
+        b.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+            .map_err(err)?
+            .label(format!("rotation {:.0}", lo as f64 + t * span))
+            .legend(move |(x, y)| Circle::new((x + 6, y), 4, colour.filled()));
+    }
+    b.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
 }
 
 #[cfg(test)]
@@ -255,5 +299,34 @@ mod tests {
         assert!(svg.contains("training loss"));
         assert!(svg.contains("test accuracy"));
         assert!(svg.matches("<polyline").count() >= 2, "two curves");
+    }
+
+    #[test]
+    fn the_sphere_figure_labels_its_axes_and_names_each_class() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sphere.svg");
+        // Four outputs on the axes of S^2, two classes, rotations 0..=180.
+        let outputs = [1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 3.0, -1.0, 0.0, 0.0];
+        let names = ["two".to_string(), "three".to_string()];
+        sphere_figure(
+            &path,
+            &outputs,
+            &[0, 1, 1, 0],
+            &[0.0, 60.0, 120.0, 180.0],
+            &names,
+        )
+        .unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        for text in [
+            "z1 / |z|",
+            "cosine to the pole",
+            "two",
+            "three",
+            "rotation 0",
+            "rotation 180",
+        ] {
+            assert!(svg.contains(text), "no {text}");
+        }
+        assert!(sphere_figure(&path, &outputs[..9], &[0, 1, 1, 0], &[0.0; 4], &names).is_err());
     }
 }
