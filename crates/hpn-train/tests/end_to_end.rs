@@ -97,7 +97,14 @@ fn quickstart_learns_and_resume_matches_an_uninterrupted_run() {
         resume: true,
         ..options(&resumed)
     };
-    hpn_train::run(&config, &rest).unwrap();
+    let after_resume = hpn_train::run(&config, &rest).unwrap();
+    assert_eq!(metrics(&resumed), metrics(&straight));
+    // Throughput counts the epochs of both processes, and a finished run started again
+    // (as `reproduce` does) reports the same figure instead of 0.
+    let throughput = |s: &hpn_train::Summary| s.seeds[0].images_per_second;
+    assert!(throughput(&after_resume) > 0.0, "{after_resume:?}");
+    let finished_again = hpn_train::run(&config, &rest).unwrap();
+    assert_eq!(throughput(&finished_again), throughput(&after_resume));
     assert_eq!(metrics(&resumed), metrics(&straight));
 
     // Resuming with another learning rate would mix two experiments: refused, nothing written.
