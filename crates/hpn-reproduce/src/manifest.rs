@@ -114,8 +114,9 @@ pub struct Experiment {
     pub test: Option<usize>,
     /// Linearly uneven training images per class.
     pub imbalance: Option<Imbalance>,
-    /// The network.
-    pub backbone: String,
+    /// The network, as an experiment file names it (`"convnet-bn"`,
+    /// `{ resnet-cifar = { depth = 8, width = 1 } }`).
+    pub backbone: hpn_models::Backbone,
     /// Output dimension D.
     pub dims: usize,
     /// Prototype placement method.
@@ -134,6 +135,8 @@ pub struct Experiment {
     pub words: Option<String>,
     /// Task weight of a joint loss.
     pub weight: Option<f64>,
+    /// Training seeds (1, 2, 3 when absent).
+    pub seeds: Option<Vec<u64>>,
 }
 
 /// Training images per class from `min` (last class) to `max` (first class).
@@ -146,7 +149,51 @@ pub struct Imbalance {
     pub max: usize,
 }
 
+impl Experiment {
+    /// The data as a table's reader names it.
+    fn data_label(&self) -> &str {
+        match self.data.as_str() {
+            "mnist" => "MNIST subset",
+            "mnist-full" => "MNIST",
+            "rotated" => "rotated MNIST subset",
+            "cifar10" => "CIFAR-10",
+            other => other,
+        }
+    }
+
+    /// Seeds trained (three when the manifest names none).
+    pub fn seed_count(&self) -> usize {
+        self.seeds.as_ref().map_or(3, Vec::len)
+    }
+}
+
 impl Manifest {
+    /// The scale of a claim's runs, one part per data set, network, epochs and seeds, in row
+    /// order: "MNIST: ConvNet-BN, 3 epochs, 3 seeds; CIFAR-10: ResNet-8, 4 epochs, 1 seed".
+    pub fn scale_of(&self, claim: &Claim) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        for row in &claim.rows {
+            let Some(e) = self.experiments.iter().find(|e| e.name == row.config) else {
+                continue;
+            };
+            let seeds = e.seed_count();
+            let plural = |n: usize| if n == 1 { "" } else { "s" };
+            let part = format!(
+                "{}: {}, {} epoch{}, {} seed{}",
+                e.data_label(),
+                e.backbone.name(),
+                e.epochs,
+                plural(e.epochs),
+                seeds,
+                plural(seeds)
+            );
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+        parts.join("; ")
+    }
+
     /// Reads and checks `claims.toml` in the experiment folder `configs`.
     pub fn load(configs: &Path) -> Result<Self, ReproduceError> {
         let path = configs.join(MANIFEST_FILE);
@@ -265,6 +312,42 @@ epochs = 1
     }
 
     #[test]
+    fn the_scale_names_each_data_set_network_epochs_and_seeds_once() {
+        let text = SMALL.replace(
+            r#"rows = [{ config = "a", label = "A", paper = "-" }]"#,
+            r#"rows = [{ config = "a", label = "A", paper = "-" }, { config = "b", label = "B", paper = "-" }, { config = "c", label = "C", paper = "-" }]"#,
+        ) + r#"
+[[experiment]]
+name = "b"
+description = "d"
+task = "classification"
+data = "cifar10"
+backbone = { resnet-cifar = { depth = 8, width = 1 } }
+dims = 3
+prototypes = "uniform"
+loss = "hpn"
+epochs = 4
+seeds = [7]
+
+[[experiment]]
+name = "c"
+description = "d"
+task = "classification"
+data = "mnist"
+backbone = "convnet"
+dims = 3
+prototypes = "uniform"
+loss = "hpn"
+epochs = 1
+"#;
+        let m = parse(&text).unwrap();
+        assert_eq!(
+            m.scale_of(&m.claims[0]),
+            "MNIST subset: ConvNet, 1 epoch, 3 seeds; CIFAR-10: ResNet-8, 4 epochs, 1 seed"
+        );
+    }
+
+    #[test]
     fn contradictions_are_errors_naming_what_is_wrong() {
         let cases = [
             (
@@ -298,7 +381,7 @@ epochs = 1
             ),
             (
                 format!(
-                    "{SMALL}\n[[experiment]]\nname = \"a\"\ndescription = \"d\"\ntask = \"t\"\ndata = \"mnist\"\nbackbone = \"b\"\ndims = 1\nprototypes = \"p\"\nloss = \"l\"\nepochs = 1\n"
+                    "{SMALL}\n[[experiment]]\nname = \"a\"\ndescription = \"d\"\ntask = \"t\"\ndata = \"mnist\"\nbackbone = \"convnet\"\ndims = 1\nprototypes = \"p\"\nloss = \"l\"\nepochs = 1\n"
                 ),
                 "experiment `a` is defined twice",
             ),

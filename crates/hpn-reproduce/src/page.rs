@@ -112,6 +112,9 @@ fn claim_markdown(c: &ClaimOutcome, quick: bool) -> String {
         claim.id,
         seconds / 60.0
     ));
+    if !c.scale.is_empty() {
+        s.push_str(&format!("Scale: {}.\n\n", c.scale));
+    }
     s.push_str("| setting | paper | accuracy | MAE | seeds | epochs x train images |\n|---|---|---|---|---|---|\n");
     for r in &claim.rows {
         let summary = results.get(&r.config);
@@ -168,7 +171,8 @@ pub fn render(reproduction: &Reproduction) -> String {
          that did not train (90 % or more of the test images in one class, accuracy below 1.5 \
          times chance, or an MAE within 5 % of a constant guess) is marked collapsed, left out \
          of the means, and a claim whose runs collapsed in half of their seeds or more is not \
-         decided.\n\n",
+         decided. Why the MNIST claims use ConvNet-BN rather than the paper's plain ConvNet, with \
+         the collapse rates of both: [collapse.md](collapse.md).\n\n",
     );
     s.push_str(&format!(
         "Made with `cargo xtask reproduce{}`{}; claims and experiments in `configs/reproduce/claims.toml`.\n\n",

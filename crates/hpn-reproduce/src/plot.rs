@@ -316,6 +316,7 @@ mod tests {
         let verdict = judge(&claim, &results);
         ClaimOutcome {
             claim,
+            scale: String::new(),
             results,
             verdict,
             reference: Vec::new(),

@@ -33,6 +33,8 @@ pub struct ReproduceOptions {
 pub struct ClaimOutcome {
     /// The claim, as the manifest has it.
     pub claim: Claim,
+    /// The scale of its runs ([`Manifest::scale_of`]).
+    pub scale: String,
     /// The summaries of its rows.
     pub results: Results,
     /// What the runs decide.
@@ -96,10 +98,11 @@ pub fn reproduce(options: &ReproduceOptions) -> Result<Reproduction, ReproduceEr
     }
     let mut done: Vec<ClaimOutcome> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
-    for claim in manifest.claims {
+    for claim in manifest.claims.clone() {
         if !options.only.is_empty() && !options.only.contains(&claim.id) {
             continue;
         }
+        let scale = manifest.scale_of(&claim);
         let mut summaries: Vec<(String, Option<Summary>)> = Vec::new();
         for r in &claim.rows {
             let summary = summary_of(&r.config, &claim.id, options, &done, &summaries, &mut notes)?;
@@ -109,6 +112,7 @@ pub fn reproduce(options: &ReproduceOptions) -> Result<Reproduction, ReproduceEr
         let verdict = judge(&claim, &results);
         done.push(ClaimOutcome {
             claim,
+            scale,
             results,
             verdict,
             reference: Vec::new(),
