@@ -62,9 +62,10 @@ impl DenseLayer {
 
     /// `cat([new features, x])` along the channels.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let out = self
-            .conv1
-            .forward(self.relu.forward(batch_norm_forward(&self.bn1, x.clone())));
+        let out = conv2d_forward(
+            &self.conv1,
+            self.relu.forward(batch_norm_forward(&self.bn1, x.clone())),
+        );
         let out = conv2d_forward(
             &self.conv2,
             self.relu.forward(batch_norm_forward(&self.bn2, out)),
