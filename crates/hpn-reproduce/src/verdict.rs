@@ -56,7 +56,7 @@ impl Finding {
         Finding::new(
             scope,
             Outcome::NotDecided,
-            "some of its runs are missing (see the table)",
+            "some of its runs are missing or collapsed (see the table)",
         )
     }
 }
@@ -93,9 +93,9 @@ impl Verdict {
     }
 }
 
-/// The rows of a claim with at least half of their seeds collapsed, as "label: k of n seeds
-/// collapsed"; a verdict cannot rest on them.
-fn undecided_rows(claim: &Claim, results: &Results) -> Vec<String> {
+/// The rows of a claim with at least half of their seeds collapsed: each row's config and
+/// "label: k of n seeds collapsed"; no finding can rest on them.
+fn undecided_rows(claim: &Claim, results: &Results) -> Vec<(String, String)> {
     claim
         .rows
         .iter()
@@ -103,17 +103,22 @@ fn undecided_rows(claim: &Claim, results: &Results) -> Vec<String> {
             let summary = results.get(&r.config)?;
             let n = summary.seeds.len();
             (summary.collapsed_seeds > 0 && 2 * summary.collapsed_seeds >= n).then(|| {
-                format!(
-                    "{}: {} of {n} seeds collapsed",
-                    r.label, summary.collapsed_seeds
+                (
+                    r.config.clone(),
+                    format!(
+                        "{}: {} of {n} seeds collapsed",
+                        r.label, summary.collapsed_seeds
+                    ),
                 )
             })
         })
         .collect()
 }
 
-/// The verdict on a claim: not decided when one of its rows has at least half of its seeds
-/// collapsed, else its rule applied to the trained seeds, with the left-out seeds counted.
+/// The verdict on a claim: its rule applied to the trained seeds, with the left-out seeds
+/// counted. A row with at least half of its seeds collapsed counts as missing (the parts of
+/// the claim that need it are not decided, the others are) and adds a not-decided finding
+/// that names it.
 pub fn judge(claim: &Claim, results: &Results) -> Verdict {
     let left_out: usize = claim
         .rows
@@ -122,18 +127,32 @@ pub fn judge(claim: &Claim, results: &Results) -> Verdict {
         .map(|s| s.collapsed_seeds)
         .sum();
     let undecided = undecided_rows(claim, results);
-    let findings = if undecided.is_empty() {
-        claim.rule.apply(results)
-    } else {
-        vec![Finding::new(
+    let mut findings = Vec::new();
+    if !undecided.is_empty() {
+        findings.push(Finding::new(
             "",
             Outcome::NotDecided,
             format!(
                 "{} (did not train), so these runs are no evidence either way",
-                undecided.join("; ")
+                undecided
+                    .iter()
+                    .map(|(_, text)| text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
-        )]
+        ));
+    }
+    let usable = Results {
+        summaries: results
+            .summaries
+            .iter()
+            .map(|(config, summary)| {
+                let dropped = undecided.iter().any(|(c, _)| c == config);
+                (config.clone(), summary.clone().filter(|_| !dropped))
+            })
+            .collect(),
     };
+    findings.extend(claim.rule.apply(&usable));
     Verdict {
         findings,
         collapsed_left_out: left_out,
@@ -180,14 +199,17 @@ mod tests {
         })
     }
 
-    fn claim() -> Claim {
-        let row = |config: &str, label: &str| Row {
+    fn row(config: &str, label: &str) -> Row {
+        Row {
             config: config.into(),
             label: label.into(),
             paper: "-".into(),
             series: None,
             x: None,
-        };
+        }
+    }
+
+    fn claim() -> Claim {
         Claim {
             id: "claim4".into(),
             title: String::new(),
@@ -220,17 +242,53 @@ mod tests {
         let partly = judge(&claim(), &results(1));
         assert_eq!(partly.findings, decided.findings);
         assert_eq!(partly.collapsed_left_out, 1);
-        // Two of three: no verdict, whatever the trained seed shows.
+        // Two of three: the row counts as missing, whatever its trained seed shows.
         let undecided = judge(&claim(), &results(2));
         assert_eq!(undecided.outcome(), Outcome::NotDecided);
         assert_eq!(
-            undecided.findings,
-            vec![Finding::new(
+            undecided.findings[0],
+            Finding::new(
                 "",
                 Outcome::NotDecided,
                 "10 per class, HPN: 2 of 3 seeds collapsed (did not train), so these runs are no evidence either way"
-            )]
+            )
         );
+        assert_eq!(undecided.count(Outcome::Held), 0);
+        assert_eq!(undecided.count(Outcome::NotHeld), 0);
+        assert_eq!(undecided.collapsed_left_out, 2);
+    }
+
+    #[test]
+    fn a_collapsed_row_leaves_only_the_parts_that_need_it_undecided() {
+        let mut claim = claim();
+        claim
+            .rows
+            .push(row("claim4-mnist-imbalance-hpn", "2..100, HPN"));
+        claim
+            .rows
+            .push(row("claim4-mnist-imbalance-softmax", "2..100, softmax"));
+        let mut results = results(2);
+        results
+            .summaries
+            .push(("claim4-mnist-imbalance-hpn".into(), trained(85.0, 3, 0)));
+        results
+            .summaries
+            .push(("claim4-mnist-imbalance-softmax".into(), trained(80.0, 3, 0)));
+        let v = judge(&claim, &results);
+        let scopes: Vec<(&str, Outcome)> = v
+            .findings
+            .iter()
+            .map(|f| (f.scope.as_str(), f.outcome))
+            .collect();
+        assert_eq!(
+            scopes,
+            vec![
+                ("", Outcome::NotDecided),
+                ("2..100 per class", Outcome::Held),
+                ("10 per class", Outcome::NotDecided),
+            ]
+        );
+        assert_eq!(v.outcome(), Outcome::NotDecided);
     }
 
     #[test]
