@@ -5,8 +5,9 @@ claims.toml, the manifest that also lists each claim's rows for hpn-reproduce.
 Scale chosen from the training throughput measured on 2 cores with the flex backend
 (evaluation included): ConvNet-BN on 28x28 MNIST about 1,000-1,300 images/s (2,000 digits per
 class of the full MNIST, 3 epochs: 98.28 % at D = 10 in 68 s), ResNet-8 on 32x32 CIFAR-10 about
-580 images/s (ResNet-14 290). The MNIST claims (84 runs) took about 90 minutes, the CIFAR-10 rows of claims 2 and 3 (8 runs of
-4 epochs over the full 50,000 images) about 55 minutes, on a machine shared with other work.
+580 images/s (ResNet-14 290). The MNIST claims (84 runs) took about 75 minutes, the CIFAR-10
+rows of claims 2 and 3 (8 runs of 4 epochs over the full 50,000 images) about 53 minutes, on a
+machine shared with other work.
 
 Run it from anywhere: python3 configs/reproduce/generate.py
 Paths are relative to this folder, as hpn reads them. Claims 2 and 3 read the full MNIST from
@@ -72,9 +73,9 @@ def write(name, description, task, data, backbone, dim, layout, loss, epochs, lr
     # The networks of the MNIST claims are ConvNet-BN (docs/results/collapse.md: the plain
     # ConvNet collapsed in 1 to 8 of 10 seeds of the fragile settings, ConvNet-BN in none, at
     # the same lr 1e-3); the rest of this note is why that rate. The small ConvNet has no
-    # normalisation layer: at lr 1e-2 it collapsed to one constant
-    # output in a first pass (rotated MNIST joint: 3 of 3 seeds near chance after 12 epochs;
-    # 2..100 imbalance: 1 of 2 seeds at 9.7% with He initialisation, 2 of 3 without), while
+    # normalisation layer: at lr 1e-2 it collapsed to one constant output in a first pass
+    # (rotated MNIST joint: 3 of 3 seeds near chance after 12 epochs; 2..100 imbalance: 1 of 2
+    # seeds at 9.7% with He initialisation, 2 of 3 without), while
     # lr 1e-3 trained every seed (imbalance: 82.4-84.1%). Its HPN experiments use lr 1e-3, the
     # rate the paper uses for OmniArt; the baselines, whose loss is averaged (see below), keep
     # the paper's 1e-2. Claim 5 sets both rates for every method, as Table 5 does.

@@ -161,9 +161,9 @@ impl Experiment {
         }
     }
 
-    /// Seeds trained (three when the manifest names none).
-    pub fn seed_count(&self) -> usize {
-        self.seeds.as_ref().map_or(3, Vec::len)
+    /// The training seeds: the manifest's, or 1, 2, 3 when it names none.
+    pub fn training_seeds(&self) -> Vec<u64> {
+        self.seeds.clone().unwrap_or_else(|| vec![1, 2, 3])
     }
 }
 
@@ -176,7 +176,7 @@ impl Manifest {
             let Some(e) = self.experiments.iter().find(|e| e.name == row.config) else {
                 continue;
             };
-            let seeds = e.seed_count();
+            let seeds = e.training_seeds().len();
             let plural = |n: usize| if n == 1 { "" } else { "s" };
             let part = format!(
                 "{}: {}, {} epoch{}, {} seed{}",

@@ -171,8 +171,8 @@ pub fn render(reproduction: &Reproduction) -> String {
          that did not train (90 % or more of the test images in one class, accuracy below 1.5 \
          times chance, or an MAE within 5 % of a constant guess) is marked collapsed, left out \
          of the means; a part of a claim that needs a setting with half of its seeds or more \
-         collapsed is not decided. Why the MNIST claims use ConvNet-BN rather than the paper's plain ConvNet, with \
-         the collapse rates of both: [collapse.md](collapse.md).\n\n",
+         collapsed is not decided. Why the MNIST claims use ConvNet-BN rather than the \
+         paper's plain ConvNet, with the collapse rates of both: [collapse.md](collapse.md).\n\n",
     );
     s.push_str(&format!(
         "Made with `cargo xtask reproduce{}`{}; claims and experiments in `configs/reproduce/claims.toml`.\n\n",

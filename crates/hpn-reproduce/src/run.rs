@@ -98,11 +98,15 @@ pub fn reproduce(options: &ReproduceOptions) -> Result<Reproduction, ReproduceEr
     }
     let mut done: Vec<ClaimOutcome> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
-    for claim in manifest.claims.clone() {
+    let scales: Vec<String> = manifest
+        .claims
+        .iter()
+        .map(|c| manifest.scale_of(c))
+        .collect();
+    for (claim, scale) in manifest.claims.into_iter().zip(scales) {
         if !options.only.is_empty() && !options.only.contains(&claim.id) {
             continue;
         }
-        let scale = manifest.scale_of(&claim);
         let mut summaries: Vec<(String, Option<Summary>)> = Vec::new();
         for r in &claim.rows {
             let summary = summary_of(&r.config, &claim.id, options, &done, &summaries, &mut notes)?;

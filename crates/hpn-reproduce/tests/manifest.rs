@@ -24,11 +24,7 @@ fn every_experiment_file_is_the_one_its_manifest_entry_generates() {
         assert_eq!(config.training.batch_size, e.batch.unwrap_or(128), "{what}");
         assert_eq!(config.prototypes.dims, e.dims, "{what}");
         assert_eq!(config.model.backbone, e.backbone, "{what}");
-        assert_eq!(
-            config.seeds,
-            e.seeds.clone().unwrap_or_else(|| vec![1, 2, 3]),
-            "{what}"
-        );
+        assert_eq!(config.seeds, e.training_seeds(), "{what}");
         assert_eq!(config.dataset.train_per_class, e.train, "{what}");
         if let Some(lr) = e.lr {
             assert_eq!(config.optimizer.learning_rate, lr, "{what}");
