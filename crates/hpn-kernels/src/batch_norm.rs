@@ -124,6 +124,44 @@ pub fn batch_norm_train(
     }
 }
 
+/// Inference-mode batch normalisation of `x` (N, C, S contiguous) with given statistics, in one
+/// pass: y = ((x - mean[c]) / sqrt(var[c] + eps)) gamma[c] + beta[c], each operation rounded to
+/// f32 in this order (eps rounded to f32 first), which is how Burn's default `batch_norm`
+/// composes it from four element-wise passes, so the result is Burn's bit for bit. Panics on
+/// lengths that do not match `shape`.
+pub fn batch_norm_inference(
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    mean: &[f32],
+    variance: &[f32],
+    epsilon: f64,
+    shape: &NormShape,
+) -> Vec<f32> {
+    assert_eq!(x.len(), shape.len(), "input length");
+    for (what, v) in [
+        ("gamma", gamma),
+        ("beta", beta),
+        ("mean", mean),
+        ("variance", variance),
+    ] {
+        assert_eq!(v.len(), shape.channels, "{what} length");
+    }
+    let std: Vec<f32> = variance
+        .iter()
+        .map(|&v| (v + epsilon as f32).sqrt())
+        .collect();
+    let mut output = vec![0.0f32; x.len()];
+    map_planes(&mut output, shape, |plane, n, c| {
+        let (m, s, g, b) = (mean[c], std[c], gamma[c], beta[c]);
+        let src = &x[(n * shape.channels + c) * shape.spatial..][..shape.spatial];
+        for (y, &v) in plane.iter_mut().zip(src) {
+            *y = ((v - m) / s) * g + b;
+        }
+    });
+    output
+}
+
 /// Gradients of [`batch_norm_train`] given the output gradient `dy`, from the input, gamma and
 /// the batch statistics the forward pass returned (see [`NormBackward`] for the formulas).
 /// Panics on lengths that do not match `shape`.

@@ -1,6 +1,7 @@
-//! Training-mode batch normalisation for the Flex CPU backend with the fused kernels of
-//! [`batch_norm`](crate::batch_norm), as a Burn backend extension with its own
-//! backward node; dtypes other than f32 go to Burn's own `batch_norm_train`.
+//! Batch normalisation for the Flex CPU backend with the fused kernels of
+//! [`batch_norm`](crate::batch_norm), as a Burn backend extension: training mode with its own
+//! backward node, inference in one pass; dtypes other than f32 go to Burn's own
+//! `batch_norm_train` and `batch_norm`.
 
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -14,7 +15,9 @@ use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_
 use burn::nn::BatchNorm;
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 
-use crate::batch_norm::{NormShape, batch_norm_train, batch_norm_train_backward};
+use crate::batch_norm::{
+    NormShape, batch_norm_inference, batch_norm_train, batch_norm_train_backward,
+};
 
 /// Training-mode batch normalisation over axis 1 of a tensor of rank >= 2, returning the output,
 /// the batch mean and the biased batch variance (both of length C).
@@ -27,6 +30,16 @@ pub trait FusedBatchNormBackend: Backend {
         beta: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// y = ((x - mean) / sqrt(var + eps)) gamma + beta per channel, with given statistics.
+    fn fused_batch_norm_inference(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self>;
 }
 
 /// The [`NormShape`] of `x`, or `None` for a dtype other than f32 or a rank below 2.
@@ -74,6 +87,28 @@ fn flex_forward(
     (result.output, result.mean, result.variance)
 }
 
+/// Inference-mode batch normalisation on Flex tensors: the one-pass kernel for f32, Burn's
+/// `batch_norm` otherwise.
+fn flex_inference(
+    x: FlexTensor,
+    gamma: FlexTensor,
+    beta: FlexTensor,
+    mean: FlexTensor,
+    variance: FlexTensor,
+    epsilon: f64,
+) -> FlexTensor {
+    if let Some(shape) = norm_shape(&x, &gamma) {
+        let contiguous = [&x, &gamma, &beta, &mean, &variance].map(|t| t.to_contiguous());
+        if let [Some(xs), Some(gs), Some(bs), Some(ms), Some(vs)] =
+            contiguous.each_ref().map(|t| t.as_slice::<f32>())
+        {
+            let output = batch_norm_inference(xs, gs, bs, ms, vs, epsilon, &shape);
+            return flex_from(output, x.layout().shape().to_vec());
+        }
+    }
+    Flex::batch_norm(x, gamma, beta, mean, variance, epsilon)
+}
+
 impl FusedBatchNormBackend for Flex {
     fn fused_batch_norm_train(
         x: FloatTensor<Self>,
@@ -82,6 +117,17 @@ impl FusedBatchNormBackend for Flex {
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         flex_forward(x, gamma, beta, epsilon)
+    }
+
+    fn fused_batch_norm_inference(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        flex_inference(x, gamma, beta, mean, variance, epsilon)
     }
 }
 
@@ -194,6 +240,19 @@ impl<C: CheckpointStrategy> FusedBatchNormBackend for Autodiff<Flex, C> {
             }
         }
     }
+
+    /// Burn's tracked composition, so that gradients flow (the one-pass kernel runs on the plain
+    /// device only).
+    fn fused_batch_norm_inference(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        <Self as ModuleOps<Self>>::batch_norm(x, gamma, beta, mean, variance, epsilon)
+    }
 }
 
 /// Whether [`flex_batch_norm_train`] applies: an autodiff Flex device, the layer's training flag
@@ -243,11 +302,44 @@ fn flex_batch_norm_train<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor
 /// the batch statistics and a running-average update in training mode (autodiff device, training
 /// flag on) and the running statistics otherwise. Training on the Flex CPU backend runs the
 /// fused kernels of [`batch_norm`](crate::batch_norm) (two passes forward, two backward); the
-/// value, gradients and running statistics are Burn's to float rounding. Every other case is
-/// `bn.forward(x)`.
+/// value, gradients and running statistics are Burn's to float rounding. Inference on the plain
+/// Flex device runs the one-pass kernel [`batch_norm_inference`], Burn's value bit for bit.
+/// Every other case is `bn.forward(x)`.
 pub fn batch_norm_forward<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
     if flex_training(bn, &x) {
         return flex_batch_norm_train(bn, x);
     }
+    if flex_inference_applies(bn, &x) {
+        return flex_batch_norm_inference(bn, x);
+    }
     bn.forward(x)
+}
+
+/// Whether [`flex_batch_norm_inference`] applies: the plain Flex device (no autodiff, where
+/// Burn's `BatchNorm` always takes its inference path) and a non-empty input of rank >= 2 with
+/// the layer's number of channels on axis 1.
+fn flex_inference_applies<const D: usize>(bn: &BatchNorm, x: &Tensor<D>) -> bool {
+    let [features] = bn.gamma.shape().dims();
+    let fits = D >= 2 && x.dims()[1] == features && x.shape().num_elements() > 0;
+    matches!(
+        x.device().as_dispatch(),
+        burn::backend::DispatchDevice::Flex(_)
+    ) && fits
+}
+
+/// `bn.forward(x)` in inference mode (running statistics) in one pass.
+fn flex_batch_norm_inference<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
+    let device = x.device();
+    let mean = bn.running_mean.value().to_device(&device);
+    let variance = bn.running_var.value().to_device(&device);
+    Tensor::from_dispatch(
+        <Dispatch as FusedBatchNormBackend>::fused_batch_norm_inference(
+            x.into_dispatch(),
+            bn.gamma.val().into_dispatch(),
+            bn.beta.val().into_dispatch(),
+            mean.into_dispatch(),
+            variance.into_dispatch(),
+            bn.epsilon,
+        ),
+    )
 }

@@ -162,40 +162,61 @@ impl Scratch {
     }
 }
 
-/// Writes the columns of `count` consecutive samples of `input` (from sample `first`) into
-/// `cols`, a (C K K) x (count H_o W_o) row-major matrix: sample j's columns start at
-/// j H_o W_o. Rows are contiguous copies of the padded image for stride 1.
-fn im2col(
-    input: &[f32],
+/// The column matrix of `count` consecutive samples of `input` (from sample `first`), a
+/// (C K K) x (count H_o W_o) row-major matrix whose sample j's columns start at j H_o W_o.
+/// For a 1x1 convolution of stride 1 without padding, one sample's columns are the sample
+/// itself, returned without a copy; otherwise they are written into `cols` from each sample's
+/// padded image (`padded`).
+fn im2col<'a>(
+    input: &'a [f32],
     shape: &ConvShape,
     first: usize,
     count: usize,
     padded: &mut [f32],
+    cols: &'a mut [f32],
+) -> &'a [f32] {
+    let plane = shape.plane();
+    let width = count * plane;
+    let sample_in = shape.sample_in();
+    if count == 1 && shape.kernel == 1 && shape.stride == 1 && shape.padding == 0 {
+        return &input[first * sample_in..(first + 1) * sample_in];
+    }
+    for j in 0..count {
+        let n = first + j;
+        let sample = &input[n * sample_in..(n + 1) * sample_in];
+        pad_sample(sample, shape, padded);
+        sample_columns(padded, shape, cols, width, j * plane);
+    }
+    &cols[..shape.patch_len() * width]
+}
+
+/// The columns of one sample from its padded image, at column `offset` of `cols` (rows of
+/// `width`): row (c, ky, kx), line y holds X'[c, y s + ky, x s + kx] for x < W_o. For stride 1
+/// each line is one run of the padded image.
+fn sample_columns(
+    padded: &[f32],
+    shape: &ConvShape,
     cols: &mut [f32],
+    width: usize,
+    offset: usize,
 ) {
     let (out_h, out_w) = shape.output_size();
     let (ph, pw) = shape.padded_size();
     let (k, s) = (shape.kernel, shape.stride);
     let plane = out_h * out_w;
-    let width = count * plane;
-    let sample_in = shape.sample_in();
-    for j in 0..count {
-        let n = first + j;
-        pad_sample(&input[n * sample_in..(n + 1) * sample_in], shape, padded);
-        for c in 0..shape.in_channels {
-            let image = &padded[c * ph * pw..(c + 1) * ph * pw];
-            for ky in 0..k {
-                for kx in 0..k {
-                    let row = (c * k + ky) * k + kx;
-                    let dst = &mut cols[row * width + j * plane..row * width + (j + 1) * plane];
-                    for (y, line) in dst.chunks_exact_mut(out_w).enumerate() {
-                        let src = &image[(y * s + ky) * pw + kx..];
-                        if s == 1 {
-                            line.copy_from_slice(&src[..out_w]);
-                        } else {
-                            for (x, value) in line.iter_mut().enumerate() {
-                                *value = src[x * s];
-                            }
+    for c in 0..shape.in_channels {
+        let image = &padded[c * ph * pw..(c + 1) * ph * pw];
+        for ky in 0..k {
+            for kx in 0..k {
+                let row = (c * k + ky) * k + kx;
+                let dst = &mut cols[row * width + offset..][..plane];
+                for (y, line) in dst.chunks_exact_mut(out_w).enumerate() {
+                    let src = &image[(y * s + ky) * pw + kx..];
+                    if s == 1 {
+                        line.copy_from_slice(&src[..out_w]);
+                    } else {
+                        for (x, value) in line.iter_mut().enumerate() {
+                            *value = src[x * s];
                         }
                     }
                 }
@@ -275,7 +296,7 @@ pub fn conv2d(input: &[f32], weight: &[f32], shape: &ConvShape) -> Vec<f32> {
             for start in (0..count).step_by(group) {
                 let taken = group.min(count - start);
                 let width = taken * plane;
-                im2col(input, shape, first + start, taken, &mut padded, &mut cols);
+                let cols = im2col(input, shape, first + start, taken, &mut padded, &mut cols);
                 let out = &mut out[start * sample_out..(start + taken) * sample_out];
                 let dst = if taken == 1 { &mut *out } else { &mut wide[..] };
                 // SAFETY: dst holds O rows of `width` entries; lhs is W, O x CKK row-major;
@@ -492,7 +513,7 @@ pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape)
             } = Scratch::new(shape, group);
             for &(n0, taken) in groups.iter().skip(a).step_by(accumulators) {
                 let width = taken * plane;
-                im2col(input, shape, n0, taken, &mut padded, &mut cols);
+                let cols = im2col(input, shape, n0, taken, &mut padded, &mut cols);
                 let dy_rows = output_rows(output_grad, shape, n0, taken, &mut gathered);
                 // SAFETY: grad is dW^T, CKK x O row-major; lhs is cols, CKK x width row-major;
                 // rhs is dY^T (width x O) read from the row-major O x width gradient.
@@ -671,7 +692,9 @@ mod tests {
         // gradient, padding >= K (col2im), strides 2 and 3, 1x1 kernels, 1x1 images.
         for (stride, padding, kernel, height, width) in [
             (1, 1, 3, 7, 8),
+            (1, 1, 3, 5, 19),
             (1, 0, 3, 6, 5),
+            (1, 4, 3, 3, 4),
             (1, 2, 5, 4, 6),
             (1, 0, 1, 3, 3),
             (1, 1, 3, 1, 1),

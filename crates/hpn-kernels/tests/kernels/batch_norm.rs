@@ -72,3 +72,36 @@ fn fused_batch_norm_matches_burns_in_value_gradients_and_running_statistics() {
         "rank 2",
     );
 }
+
+/// A BatchNorm of `channels` whose gamma, beta and running statistics are away from their
+/// initial values, as after training.
+fn trained_norm(channels: usize, seed: u64, device: &Device) -> burn::nn::BatchNorm {
+    let mut bn = BatchNormConfig::new(channels).init(device);
+    bn.gamma = Param::from_tensor(images([channels], seed, device).add_scalar(1.5));
+    bn.beta = Param::from_tensor(images([channels], seed + 1, device));
+    bn.running_mean.update(images([channels], seed + 2, device));
+    bn.running_var
+        .update(images([channels], seed + 3, device).add_scalar(1.2));
+    bn
+}
+
+/// `batch_norm_forward` and Burn's `forward` give the same bits for `x`.
+fn assert_same_bits<const D: usize>(bn: &burn::nn::BatchNorm, x: Tensor<D>) {
+    let ours = floats(batch_norm_forward(bn, x.clone()));
+    let burn = floats(bn.forward(x));
+    assert_eq!(ours.len(), burn.len());
+    for (i, (a, b)) in ours.iter().zip(&burn).enumerate() {
+        assert_eq!(a.to_bits(), b.to_bits(), "rank {D}, entry {i}: {a} vs {b}");
+    }
+}
+
+/// Inference on the plain Flex device (running statistics, the `valid()` copy of a network):
+/// the one-pass kernel gives Burn's `BatchNorm::forward` bit for bit, for rank 4 and rank 2.
+#[test]
+fn inference_batch_norm_is_burns_bit_for_bit() {
+    let device = Device::flex();
+    let x4 = images([4, 3, 5, 6], 31, &device).mul_scalar(4.0);
+    assert_same_bits(&trained_norm(3, 32, &device), x4);
+    let x2 = images([6, 5], 36, &device).mul_scalar(4.0);
+    assert_same_bits(&trained_norm(5, 37, &device), x2);
+}
