@@ -9,7 +9,8 @@
 # `run` prints, each step under its own time limit:
 #   1. the adapter wgpu uses (a software device such as llvmpipe means no GPU was found);
 #   2. ResNet-32 train-step and forward images/s: `xtask bench models` on wgpu, then
-#      bench/pytorch_resnet32.py on CUDA (on the CPU if torch sees no GPU), and their ratio;
+#      bench/pytorch_models.py --network resnet32 on CUDA (on the CPU if torch sees no GPU),
+#      and their ratio;
 #   3. one epoch of the quickstart on wgpu (10,000 MNIST digits; accuracy and images/s);
 #   4. one epoch of ResNet-32 on all of CIFAR-10 on wgpu (configs/gpu-check/), from data/cifar10
 #      or, where that is missing, unpacked from ../shared/datasets/cifar10-jpeg.tar.gz.
@@ -107,7 +108,7 @@ run_checks() {
   step bench-wgpu 240 "$xtask" bench models --backend wgpu --network resnet32 --iters 10
   local device=cpu
   "$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null && device=cuda
-  step "bench-pytorch-$device" 180 "$python" bench/pytorch_resnet32.py --device "$device" --iters 10
+  step "bench-pytorch-$device" 180 "$python" bench/pytorch_models.py --network resnet32 --device "$device" --iters 10
   step quickstart-wgpu 180 "$xtask" train --backend wgpu --epochs 1 --out "$out/runs"
   if [ "$cifar" = 1 ]; then
     if [ ! -d data/cifar10/train ] && [ -f ../shared/datasets/cifar10-jpeg.tar.gz ]; then
