@@ -125,7 +125,7 @@ pub fn batch_norm_train(
 }
 
 /// Inference-mode batch normalisation of `x` (N, C, S contiguous) with given statistics, in one
-/// pass: y = ((x - mean[c]) / sqrt(var[c] + eps)) gamma[c] + beta[c], each operation rounded to
+/// pass: `y = ((x - mean[c]) / sqrt(var[c] + eps)) gamma[c] + beta[c]`, each operation rounded to
 /// f32 in this order (eps rounded to f32 first), which is how Burn's default `batch_norm`
 /// composes it from four element-wise passes, so the result is Burn's bit for bit. Panics on
 /// lengths that do not match `shape`.
