@@ -264,10 +264,14 @@ fn flex_training<const D: usize>(bn: &BatchNorm, x: &Tensor<D>) -> bool {
         burn::backend::DispatchDevice::Autodiff(inner)
             if matches!(**inner, burn::backend::DispatchDevice::Flex(_))
     );
-    // A shape Burn rejects goes to Burn, which reports it.
+    flex_autodiff && bn.training.is_enabled() && fits_layer(bn, x)
+}
+
+/// A non-empty input of rank >= 2 with the layer's number of channels on axis 1; a shape Burn
+/// rejects goes to Burn, which reports it.
+fn fits_layer<const D: usize>(bn: &BatchNorm, x: &Tensor<D>) -> bool {
     let [features] = bn.gamma.shape().dims();
-    let fits = D >= 2 && x.dims()[1] == features && x.shape().num_elements() > 0;
-    flex_autodiff && bn.training.is_enabled() && fits
+    D >= 2 && x.dims()[1] == features && x.shape().num_elements() > 0
 }
 
 /// `bn.forward(x)` in training mode with the fused kernels, and the running statistics updated
@@ -319,12 +323,10 @@ pub fn batch_norm_forward<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tenso
 /// Burn's `BatchNorm` always takes its inference path) and a non-empty input of rank >= 2 with
 /// the layer's number of channels on axis 1.
 fn flex_inference_applies<const D: usize>(bn: &BatchNorm, x: &Tensor<D>) -> bool {
-    let [features] = bn.gamma.shape().dims();
-    let fits = D >= 2 && x.dims()[1] == features && x.shape().num_elements() > 0;
     matches!(
         x.device().as_dispatch(),
         burn::backend::DispatchDevice::Flex(_)
-    ) && fits
+    ) && fits_layer(bn, x)
 }
 
 /// `bn.forward(x)` in inference mode (running statistics) in one pass.
