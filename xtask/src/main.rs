@@ -3,6 +3,7 @@
 //! The work lives in the library crates; this binary parses flags, calls them, and reports
 //! errors with their context.
 
+mod allocator;
 mod bench;
 mod data;
 mod prototypes;
@@ -46,6 +47,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_memory_for_the_next_step();
     give_mesa_a_runtime_dir();
     let cli = Cli::parse();
     let result = match cli.command {
