@@ -11,12 +11,13 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, backend_extension};
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::nn::conv::Conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 
 use crate::conv::{ConvShape, conv2d, conv2d_input_grad, conv2d_weight_grad};
+use crate::is_flex;
 
 /// A convolution without bias, groups or dilation, with a square kernel and the same stride and
 /// zero padding on both axes, computed by [`conv`](crate::conv) where they apply.
@@ -189,16 +190,6 @@ impl<C: CheckpointStrategy> KernelConvBackend for Autodiff<Flex, C> {
                 padding,
             )),
         }
-    }
-}
-
-/// Whether `device` is the Flex CPU backend, with or without autodiff.
-fn is_flex(device: &DispatchDevice) -> bool {
-    match device {
-        DispatchDevice::Flex(_) => true,
-        DispatchDevice::Autodiff(inner) => matches!(**inner, DispatchDevice::Flex(_)),
-        #[allow(unreachable_patterns)]
-        _ => false,
     }
 }
 

@@ -2,17 +2,19 @@
 //! convolution and training-mode batch normalisation, each plugged into Flex and its autodiff
 //! as a Burn backend extension with a handwritten backward node.
 //!
-//! Two functions are the whole interface a network needs; both take Burn's own layers and give
-//! what the layer's `forward` gives (value, gradients and, for BatchNorm, the running
-//! statistics) to float rounding, and fall back to that `forward` on every other device:
+//! Three functions are the whole interface a network needs; each takes Burn's own layer and
+//! gives what the layer's `forward` gives (value, gradients and, for BatchNorm, the running
+//! statistics) to float rounding, and falls back to that `forward` on every other device:
 //!
 //! - [`conv2d_forward`]: `conv.forward(x)` with each pass (forward, input gradient, weight
 //!   gradient) one im2col matrix product per group of samples ([`conv`]);
 //! - [`batch_norm_forward`]: `bn.forward(x)`, in training mode on an autodiff Flex device
 //!   two passes forward and two backward ([`batch_norm`]) instead of a dozen element-wise
-//!   operations and layout copies.
+//!   operations and layout copies;
+//! - [`max_pool2d_forward`]: `pool.forward(x)` with one pass over each plane forward and one
+//!   backward ([`max_pool`]), Burn's bits.
 //!
-//! The slice-level kernels of [`conv`] and [`batch_norm`] are public for benchmarks and for
+//! The slice-level kernels of [`conv`], [`batch_norm`] and [`max_pool`] are public for benchmarks and for
 //! tests against their definitions.
 //!
 //! ```
@@ -35,6 +37,21 @@ pub mod batch_norm;
 mod batch_norm_extension;
 pub mod conv;
 mod conv_extension;
+pub mod max_pool;
+mod max_pool_extension;
 
 pub use batch_norm_extension::batch_norm_forward;
 pub use conv_extension::conv2d_forward;
+pub use max_pool_extension::max_pool2d_forward;
+
+use burn::backend::DispatchDevice;
+
+/// Whether `device` is the Flex CPU backend, with or without autodiff.
+fn is_flex(device: &DispatchDevice) -> bool {
+    match device {
+        DispatchDevice::Flex(_) => true,
+        DispatchDevice::Autodiff(inner) => matches!(**inner, DispatchDevice::Flex(_)),
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
+}

@@ -17,12 +17,13 @@
 //! BatchNorm uses batch statistics and updates its running averages, and `model.valid()`
 //! gives the inference copy that uses the running averages.
 //!
-//! Every network calls two functions for its convolutions and BatchNorm layers,
-//! [`conv2d_forward`] and [`batch_norm_forward`]. With the `flex` feature they run the CPU
-//! kernels of the `hpn-kernels` crate on the Flex backend (one im2col matrix product per
-//! convolution pass, fused two-pass BatchNorm); on two cores a ResNet-32 train step reaches
-//! about 0.8 of PyTorch's throughput (`docs/performance.md`). Other devices, and builds
-//! without `flex`, use Burn's `Conv2d` and `BatchNorm`.
+//! Every network calls three functions for its convolutions, BatchNorm and max-pooling layers,
+//! [`conv2d_forward`], [`batch_norm_forward`] and [`max_pool2d_forward`]. With the `flex`
+//! feature they run the CPU kernels of the `hpn-kernels` crate on the Flex backend (one im2col
+//! matrix product per convolution pass, fused two-pass BatchNorm, one-pass pooling); on two
+//! cores a ResNet-32 train step reaches about 0.9 of PyTorch's throughput
+//! (`docs/performance.md`). Other devices, and builds without `flex`, use Burn's `Conv2d`,
+//! `BatchNorm` and `MaxPool2d`.
 //!
 //! ```
 //! use burn::tensor::{Device, Tensor};
@@ -44,6 +45,7 @@ mod convnet;
 mod densenet;
 mod error;
 mod layers;
+mod max_pool_forward;
 mod model;
 mod resnet;
 mod resnet_cifar;
@@ -56,6 +58,7 @@ pub use convnet::ConvNet;
 pub use densenet::{DENSENET121_BLOCKS, DENSENET121_GROWTH, DenseLayer, DenseNet, Transition};
 pub use error::ModelError;
 pub use layers::ConvBn;
+pub use max_pool_forward::max_pool2d_forward;
 pub use model::Model;
 pub use resnet::{RESNET18_BLOCKS, RESNET34_BLOCKS, ResNet};
 pub use resnet_cifar::ResNetCifar;

@@ -12,6 +12,7 @@ use burn::tensor::{Device, Tensor};
 use crate::basic_block::{BasicBlock, stage};
 use crate::config::Shortcut;
 use crate::layers::{batch_norm, global_average_pool, he_conv};
+use crate::max_pool_forward::max_pool2d_forward;
 
 /// Blocks per stage of ResNet-18.
 pub const RESNET18_BLOCKS: [usize; 4] = [2, 2, 2, 2];
@@ -83,7 +84,7 @@ impl ResNet {
             &self.bn1,
             conv2d_forward(&self.conv1, images),
         ));
-        let mut x = self.maxpool.forward(x);
+        let mut x = max_pool2d_forward(&self.maxpool, x);
         for block in self
             .layer1
             .iter()

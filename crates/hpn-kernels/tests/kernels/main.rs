@@ -3,4 +3,5 @@
 
 mod batch_norm;
 mod conv2d;
+mod max_pool;
 mod util;

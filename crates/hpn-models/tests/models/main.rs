@@ -3,6 +3,7 @@
 
 mod batch_norm;
 mod config;
+mod convnet;
 mod growth;
 mod param_counts;
 mod shapes;
