@@ -35,10 +35,13 @@ pub struct PoolShape {
 }
 
 impl PoolShape {
-    /// Whether the kernels apply: K >= 1, s >= 1, a padded image at least as large as the
-    /// window, and 2p <= K, so that every window holds at least one entry of the image.
+    /// Whether the kernels apply: a non-empty image, K >= 1, s >= 1, a padded image at least
+    /// as large as the window, and 2p <= K, so that every window holds at least one entry of
+    /// the image.
     pub fn is_valid(&self) -> bool {
-        self.kernel >= 1
+        self.height >= 1
+            && self.width >= 1
+            && self.kernel >= 1
             && self.stride >= 1
             && 2 * self.padding <= self.kernel
             && self.height + 2 * self.padding >= self.kernel
@@ -276,5 +279,18 @@ mod tests {
             padding: 2,
         };
         assert!(!shape.is_valid());
+        let padding_only = PoolShape {
+            height: 0,
+            padding: 1,
+            ..shape
+        };
+        assert!(!padding_only.is_valid());
+        assert!(
+            PoolShape {
+                padding: 1,
+                ..shape
+            }
+            .is_valid()
+        );
     }
 }
