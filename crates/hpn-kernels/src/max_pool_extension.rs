@@ -183,7 +183,7 @@ pub fn max_pool2d_forward(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
     };
     let plain = kh == kw && sh == sw && pool.dilation == [1, 1] && !pool.ceil_mode;
     match padding {
-        Some(padding) if plain && x.dtype() == DType::F32 && is_flex(x.device().as_dispatch()) => {
+        Some(padding) if plain && is_flex(x.device().as_dispatch()) => {
             Tensor::from_dispatch(<Dispatch as KernelMaxPoolBackend>::kernel_max_pool2d(
                 x.into_dispatch(),
                 kh,
