@@ -5,6 +5,8 @@
 
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::retro_forward::RetroForward;
+use burn::backend::autodiff::checkpoint::state::BackwardStates;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
@@ -191,7 +193,30 @@ fn flex_backward(
     (result.x_grad, result.gamma_grad, result.beta_grad)
 }
 
+/// The training-mode forward pass again, for a backward pass under gradient checkpointing that
+/// dropped the output: the same kernel on the same (x, gamma, beta), so the same bits.
+#[derive(Debug)]
+struct RetroBatchNorm {
+    x: NodeId,
+    gamma: NodeId,
+    beta: NodeId,
+    epsilon: f64,
+}
+
+impl RetroForward for RetroBatchNorm {
+    fn forward(&self, states: &mut BackwardStates, out_node: NodeId) {
+        let x = states.get_state::<FlexTensor>(&self.x);
+        let gamma = states.get_state::<FlexTensor>(&self.gamma);
+        let beta = states.get_state::<FlexTensor>(&self.beta);
+        let (output, _, _) = flex_forward(x, gamma, beta, self.epsilon);
+        states.save(out_node, output);
+    }
+}
+
 impl<C: CheckpointStrategy> FusedBatchNormBackend for Autodiff<Flex, C> {
+    /// Memory-bound (two passes over x): under a checkpointing strategy its output is not kept
+    /// for the backward pass but recomputed from x, gamma and beta when a later operation's
+    /// backward needs it (the next ReLU, a residual sum); without one it is kept as usual.
     fn fused_batch_norm_train(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
@@ -200,7 +225,14 @@ impl<C: CheckpointStrategy> FusedBatchNormBackend for Autodiff<Flex, C> {
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         match FusedBatchNormBackward
             .prepare::<C>([x.node(), gamma.node(), beta.node()])
-            .compute_bound()
+            .memory_bound()
+            .retro_forward(RetroBatchNorm {
+                x: x.id(),
+                gamma: gamma.id(),
+                beta: beta.id(),
+                epsilon,
+            })
+            .parents([&x, &gamma, &beta])
             .stateful()
         {
             OpsKind::Tracked(mut prep) => {

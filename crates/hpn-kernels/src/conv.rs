@@ -735,56 +735,94 @@ mod tests {
                 stride,
                 padding: 1,
             };
-            assert!(shape.patch_len() * shape.plane() > COLUMN_BUDGET);
+            assert_eq!(shape.group(shape.batch), 1, "{shape:?}");
             check_all(&shape);
         }
     }
 
-    /// All three passes give the same bits on 1, 2 and 3 threads.
+    /// All three passes give the same bits on 1, 2 and 3 threads, with and without stride.
     #[test]
     fn results_do_not_depend_on_the_thread_count() {
-        // 72 x 1024 column entries per sample: 3 samples per product, 10 groups, more than
-        // one accumulator.
-        let shape = ConvShape {
-            batch: 29,
-            in_channels: 8,
-            out_channels: 4,
-            height: 32,
-            width: 32,
-            kernel: 3,
-            stride: 1,
-            padding: 1,
-        };
-        assert!(shape.group(shape.batch) < shape.batch / 4);
-        let (ho, wo) = shape.output_size();
-        let x = values(shape.batch * shape.sample_in(), 1);
-        let w = values(shape.out_channels * shape.patch_len(), 2);
-        let dy = values(shape.batch * shape.out_channels * ho * wo, 3);
-        let on = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                (
-                    conv2d(&x, &w, &shape),
-                    conv2d_input_grad(&dy, &w, &shape),
-                    conv2d_weight_grad(&x, &dy, &shape),
-                )
-            })
-        };
-        let one = on(1);
-        for threads in [2, 3] {
-            let other = on(threads);
-            assert!(one.0 == other.0, "forward differs on {threads} threads");
+        // 72 x 1024 column entries per sample for stride 1 (3 samples per product, 10 groups),
+        // 72 x 256 for stride 2 (14 per product, 3 groups): uneven groups and more than one
+        // accumulator either way.
+        for stride in [1, 2] {
+            let shape = ConvShape {
+                batch: 29,
+                in_channels: 8,
+                out_channels: 4,
+                height: 32,
+                width: 32,
+                kernel: 3,
+                stride,
+                padding: 1,
+            };
+            let group = shape.group(shape.batch);
             assert!(
-                one.1 == other.1,
-                "input gradient differs on {threads} threads"
+                group > 1 && shape.batch.div_ceil(group) >= 3,
+                "{group} samples per product for {shape:?}"
             );
+            let (ho, wo) = shape.output_size();
+            let x = values(shape.batch * shape.sample_in(), 1);
+            let w = values(shape.out_channels * shape.patch_len(), 2);
+            let dy = values(shape.batch * shape.out_channels * ho * wo, 3);
+            let on = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                pool.install(|| {
+                    (
+                        conv2d(&x, &w, &shape),
+                        conv2d_input_grad(&dy, &w, &shape),
+                        conv2d_weight_grad(&x, &dy, &shape),
+                    )
+                })
+            };
+            let one = on(1);
+            for threads in [2, 3] {
+                let other = on(threads);
+                assert!(
+                    one.0 == other.0,
+                    "forward differs on {threads} threads, stride {stride}"
+                );
+                assert!(
+                    one.1 == other.1,
+                    "input gradient differs on {threads} threads, stride {stride}"
+                );
+                assert!(
+                    one.2 == other.2,
+                    "weight gradient differs on {threads} threads, stride {stride}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn groups_of_uneven_size_match_the_definition() {
+        // One thread, so one range of 25 samples, and a 30 x 30 output either way: 8 samples per
+        // product (36 x 900 column entries each), groups of 8, 8, 8 and 1.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        for stride in [1, 2] {
+            let shape = ConvShape {
+                batch: 25,
+                in_channels: 4,
+                out_channels: 3,
+                height: 30 * stride,
+                width: 30 * stride,
+                kernel: 3,
+                stride,
+                padding: 1,
+            };
+            let group = shape.group(shape.batch);
             assert!(
-                one.2 == other.2,
-                "weight gradient differs on {threads} threads"
+                group > 1 && !shape.batch.is_multiple_of(group),
+                "{group} samples per product for {shape:?}"
             );
+            pool.install(|| check_all(&shape));
         }
     }
 

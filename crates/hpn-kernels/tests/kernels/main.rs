@@ -2,6 +2,7 @@
 //! test binary split by layer.
 
 mod batch_norm;
+mod checkpointing;
 mod conv2d;
 mod max_pool;
 mod util;
