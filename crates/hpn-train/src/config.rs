@@ -321,6 +321,10 @@ pub struct TrainingConfig {
     pub workers: usize,
     /// Batch size of evaluation.
     pub eval_batch_size: usize,
+    /// Recompute BatchNorm, ReLU, residual sums and concatenations in the backward pass
+    /// instead of keeping their outputs (Burn's balanced gradient checkpointing): the same
+    /// gradients bit for bit with less memory held between the forward and backward pass.
+    pub gradient_checkpointing: bool,
 }
 
 impl Default for TrainingConfig {
@@ -331,6 +335,7 @@ impl Default for TrainingConfig {
             eval_every: 10,
             workers: 2,
             eval_batch_size: 500,
+            gradient_checkpointing: false,
         }
     }
 }

@@ -203,7 +203,8 @@ pub fn describe(config: &ExperimentConfig, options: &RunOptions) -> String {
 /// The first part of the experiment that differs between a saved run and the config given to
 /// resume it, among those that decide what the weights are: task, dataset, model, prototypes,
 /// loss, optimiser, batch size and class-incremental phase. Seeds, epochs (a run may be
-/// extended), evaluation interval, workers and backend may change.
+/// extended), evaluation interval, workers, gradient checkpointing (the same gradients) and
+/// backend may change.
 pub fn resume_conflict(saved: &ExperimentConfig, now: &ExperimentConfig) -> Option<&'static str> {
     if saved.task != now.task {
         Some("task")

@@ -223,7 +223,11 @@ pub(crate) fn train_seed(
 ) -> Result<SeedResult, TrainError> {
     create_dir(dir)?;
     let epochs = config.training.epochs;
-    let ad = device.clone().autodiff();
+    let ad = if config.training.gradient_checkpointing {
+        device.clone().autodiff().gradient_checkpointing()
+    } else {
+        device.clone().autodiff()
+    };
     device.seed(seed);
     ad.seed(seed);
     let (channels, _, _) = data.image_shape();

@@ -1,13 +1,14 @@
 //! A run is a function of (config, seed, backend): the same short experiment trained with 0, 1
 //! and 2 data-loader threads, and with 2 once more, writes the same losses and accuracies to the
 //! last digit. The batch order comes from (seed, epoch) alone and each image's augmentation from
-//! (seed, epoch, index), so the thread count cannot change what the network sees.
+//! (seed, epoch, index), so the thread count cannot change what the network sees. Gradient
+//! checkpointing (recomputing instead of keeping activations) changes none of it either.
 
 use std::path::Path;
 
 use hpn_train::{ExperimentConfig, RunOptions};
 
-fn short_quickstart(workers: usize) -> ExperimentConfig {
+fn short_quickstart(workers: usize, checkpointing: bool) -> ExperimentConfig {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut config = ExperimentConfig::load(&root.join("configs/quickstart.toml")).unwrap();
     config.dataset.train_per_class = Some(60);
@@ -16,6 +17,7 @@ fn short_quickstart(workers: usize) -> ExperimentConfig {
     config.training.batch_size = 32;
     config.training.eval_every = 1;
     config.training.workers = workers;
+    config.training.gradient_checkpointing = checkpointing;
     config.optimizer.milestones = vec![1];
     config.seeds = vec![3];
     config
@@ -34,14 +36,20 @@ fn trained_columns(out: &Path) -> String {
 fn same_seed_same_numbers_for_any_worker_count() {
     let tmp = tempfile::tempdir().unwrap();
     let mut runs = Vec::new();
-    for (name, workers) in [("a", 0), ("b", 1), ("c", 2), ("d", 2)] {
+    for (name, workers, checkpointing) in [
+        ("a", 0, false),
+        ("b", 1, false),
+        ("c", 2, false),
+        ("d", 2, false),
+        ("e", 2, true),
+    ] {
         let out = tmp.path().join(name);
         let options = RunOptions {
             out: Some(out.clone()),
             quiet: true,
             ..RunOptions::default()
         };
-        hpn_train::run(&short_quickstart(workers), &options).unwrap();
+        hpn_train::run(&short_quickstart(workers, checkpointing), &options).unwrap();
         runs.push(trained_columns(&out));
     }
     assert_eq!(
@@ -58,4 +66,5 @@ fn same_seed_same_numbers_for_any_worker_count() {
     assert_eq!(runs[0], runs[1], "0 workers vs 1 worker");
     assert_eq!(runs[0], runs[2], "0 workers vs 2 workers");
     assert_eq!(runs[2], runs[3], "2 workers, twice");
+    assert_eq!(runs[0], runs[4], "with gradient checkpointing");
 }
