@@ -65,6 +65,11 @@ pub struct ModelsArgs {
     /// Timed runs; the median is printed.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     iters: u64,
+    /// Recompute the memory-bound operations (BatchNorm, ReLU, residual sums, concatenations)
+    /// in the backward pass instead of keeping their outputs (Burn's balanced gradient
+    /// checkpointing).
+    #[arg(long)]
+    checkpointing: bool,
 }
 
 /// K random unit rows of dimension D.
@@ -81,12 +86,21 @@ pub fn run(args: ModelsArgs) -> Result<()> {
     let iters = args.iters as usize;
     let name = args.backend.name();
     println!(
-        "{}, D = {dims}, {dims} prototypes, batch {batch} of {side}x{side}x{channels}, backend {name}, threads: {}",
+        "{}, D = {dims}, {dims} prototypes, batch {batch} of {side}x{side}x{channels}, backend {name}, threads: {}{}",
         backbone.name(),
-        threads()
+        threads(),
+        if args.checkpointing {
+            ", gradient checkpointing"
+        } else {
+            ""
+        }
     );
 
-    let train_device = device.clone().autodiff();
+    let train_device = if args.checkpointing {
+        device.clone().autodiff().gradient_checkpointing()
+    } else {
+        device.clone().autodiff()
+    };
     let mut model = BackboneConfig::new(backbone, dims)
         .with_in_channels(channels)
         .init(&train_device)
