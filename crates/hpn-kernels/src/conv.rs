@@ -18,13 +18,20 @@
 //! layer has the inner dimension O).
 //! Samples are split over rayon's threads; each thread groups a few samples into one product
 //! so that small feature maps (8x8) still give wide matrices.
+//!
+//! Stride-1 layers on maps where it pays (see `conv_shifted`) take another route for the
+//! forward and weight-gradient products (and so for the stride-1 input gradient): K products
+//! over K column-shifted copies of the padded image instead of one over its K^2-row column
+//! matrix, a third of the copying.
 
 use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
+use crate::conv_shifted;
+
 /// Column-matrix entries one thread aims to hold at a time (256 Ki floats, 1 MiB), which sets how
 /// many samples go into one matrix product.
-const COLUMN_BUDGET: usize = 1 << 18;
+pub(crate) const COLUMN_BUDGET: usize = 1 << 18;
 
 /// Partial sums of the weight gradient, computed in parallel and added in a fixed order (see
 /// [`conv2d_weight_grad`]): a constant, so that the result does not depend on the thread count.
@@ -106,7 +113,7 @@ impl ConvShape {
     }
 
     /// The ranges of samples each rayon thread takes, as (first, count).
-    fn thread_ranges(&self) -> Vec<(usize, usize)> {
+    pub(crate) fn thread_ranges(&self) -> Vec<(usize, usize)> {
         let threads = rayon::current_num_threads().max(1);
         let per_thread = self.batch.div_ceil(threads).max(1);
         (0..self.batch)
@@ -232,7 +239,7 @@ fn sample_columns(
 /// Every pointer must cover the entries its strides address for the given sizes, and `dst`
 /// must not overlap the operands.
 #[allow(clippy::too_many_arguments)]
-unsafe fn product(
+pub(crate) unsafe fn product(
     (m, n, k): (usize, usize, usize),
     dst: *mut f32,
     dst_rs: usize,
@@ -279,6 +286,9 @@ pub fn conv2d(input: &[f32], weight: &[f32], shape: &ConvShape) -> Vec<f32> {
         shape.out_channels * shape.patch_len(),
         "weight length"
     );
+    if conv_shifted::applies(shape) {
+        return conv_shifted::conv2d_shifted(input, weight, shape);
+    }
     let (plane, patch, sample_out) = (shape.plane(), shape.patch_len(), shape.sample_out());
     let ranges = shape.thread_ranges();
     let per_thread = ranges[0].1;
@@ -493,6 +503,9 @@ pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape)
         shape.batch * shape.sample_out(),
         "output gradient length"
     );
+    if conv_shifted::applies(shape) {
+        return conv_shifted::conv2d_weight_grad_shifted(input, output_grad, shape);
+    }
     let (plane, patch) = (shape.plane(), shape.patch_len());
     let size = shape.out_channels * patch;
     let group = shape.group(shape.batch);
@@ -686,6 +699,54 @@ mod tests {
         );
     }
 
+    /// The shifted-copies forward and weight gradient called directly, whatever
+    /// `conv_shifted::applies` says for the shape.
+    fn check_shifted(shape: &ConvShape) {
+        let (out_h, out_w) = shape.output_size();
+        let input = values(shape.batch * shape.sample_in(), 3);
+        let weight = values(shape.out_channels * shape.patch_len(), 5);
+        let output_grad = values(shape.batch * shape.out_channels * out_h * out_w, 9);
+        assert_close(
+            &conv_shifted::conv2d_shifted(&input, &weight, shape),
+            &reference_forward(&input, &weight, shape),
+            &format!("shifted forward {shape:?}"),
+        );
+        assert_close(
+            &conv_shifted::conv2d_weight_grad_shifted(&input, &output_grad, shape),
+            &reference(&input, &output_grad, shape),
+            &format!("shifted weight grad {shape:?}"),
+        );
+    }
+
+    #[test]
+    fn shifted_copies_match_the_definition_on_small_maps() {
+        // (padding, kernel, height, width): padding 0 to above K, kernels 2, 3 and 5, maps
+        // wider than high and the reverse, a 1x1 map.
+        for (padding, kernel, height, width) in [
+            (1, 3, 7, 8),
+            (1, 3, 5, 19),
+            (0, 3, 6, 5),
+            (4, 3, 3, 4),
+            (2, 5, 4, 6),
+            (1, 3, 1, 1),
+            (0, 2, 3, 7),
+            (1, 2, 6, 3),
+        ] {
+            for batch in [1, 3, 5] {
+                check_shifted(&ConvShape {
+                    batch,
+                    in_channels: 3,
+                    out_channels: 4,
+                    height,
+                    width,
+                    kernel,
+                    stride: 1,
+                    padding,
+                });
+            }
+        }
+    }
+
     #[test]
     fn forward_and_both_gradients_match_the_definition() {
         // (stride, padding, kernel, height, width): stride 1 with the flipped-kernel input
@@ -722,12 +783,13 @@ mod tests {
 
     #[test]
     fn samples_too_large_to_group_match_the_definition() {
-        // C K^2 H_o W_o above the column budget: one sample per matrix product. The input side
-        // grows with the stride so that every case has a 90 x 90 output.
+        // More entries per sample than the column budget (C K H_p W_o shifted entries for
+        // stride 1, C K^2 H_o W_o column entries for stride 2): one sample per matrix product.
+        // The input side grows with the stride so that every case has a 90 x 90 output.
         for stride in [1, 2] {
             let shape = ConvShape {
                 batch: 3,
-                in_channels: 4,
+                in_channels: 12,
                 out_channels: 2,
                 height: 90 * stride,
                 width: 90 * stride,
@@ -735,17 +797,26 @@ mod tests {
                 stride,
                 padding: 1,
             };
-            assert_eq!(shape.group(shape.batch), 1, "{shape:?}");
+            assert_eq!(samples_per_product(&shape), 1, "{shape:?}");
             check_all(&shape);
         }
     }
 
-    /// All three passes give the same bits on 1, 2 and 3 threads, with and without stride.
+    /// Samples per matrix product of the path `shape` takes, for a whole batch.
+    fn samples_per_product(shape: &ConvShape) -> usize {
+        if conv_shifted::applies(shape) {
+            conv_shifted::samples_per_product(shape, shape.batch)
+        } else {
+            shape.group(shape.batch)
+        }
+    }
+
+    /// All three passes give the same bits on 1, 2 and 3 threads, on both paths.
     #[test]
     fn results_do_not_depend_on_the_thread_count() {
-        // 72 x 1024 column entries per sample for stride 1 (3 samples per product, 10 groups),
-        // 72 x 256 for stride 2 (14 per product, 3 groups): uneven groups and more than one
-        // accumulator either way.
+        // Stride 1 (shifted copies, 24 x 34 x 32 entries per sample: 10 samples per product, 3
+        // groups) and stride 2 (column matrix, 72 x 256 per sample: 14 per product, 3 groups):
+        // uneven groups and more than one accumulator either way.
         for stride in [1, 2] {
             let shape = ConvShape {
                 batch: 29,
@@ -757,7 +828,8 @@ mod tests {
                 stride,
                 padding: 1,
             };
-            let group = shape.group(shape.batch);
+            assert_eq!(conv_shifted::applies(&shape), stride == 1);
+            let group = samples_per_product(&shape);
             assert!(
                 group > 1 && shape.batch.div_ceil(group) >= 3,
                 "{group} samples per product for {shape:?}"
@@ -800,8 +872,9 @@ mod tests {
 
     #[test]
     fn groups_of_uneven_size_match_the_definition() {
-        // One thread, so one range of 25 samples, and a 30 x 30 output either way: 8 samples per
-        // product (36 x 900 column entries each), groups of 8, 8, 8 and 1.
+        // One thread, so one range of 25 samples: for stride 1 (shifted copies), 22 per product
+        // (12 x 32 x 30 entries each), groups of 22 and 3; for stride 2 (column matrix, 60 x 60
+        // input), 8 per product (36 x 900 entries each), groups of 8, 8, 8 and 1.
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()
@@ -817,7 +890,8 @@ mod tests {
                 stride,
                 padding: 1,
             };
-            let group = shape.group(shape.batch);
+            assert_eq!(conv_shifted::applies(&shape), stride == 1);
+            let group = samples_per_product(&shape);
             assert!(
                 group > 1 && !shape.batch.is_multiple_of(group),
                 "{group} samples per product for {shape:?}"

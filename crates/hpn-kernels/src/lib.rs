@@ -7,7 +7,8 @@
 //! statistics) to float rounding, and falls back to that `forward` on every other device:
 //!
 //! - [`conv2d_forward`]: `conv.forward(x)` with each pass (forward, input gradient, weight
-//!   gradient) one im2col matrix product per group of samples ([`conv`]);
+//!   gradient) one im2col matrix product per group of samples, or for stride-1 layers on large
+//!   maps K products over K column-shifted copies of the image ([`conv`]);
 //! - [`batch_norm_forward`]: `bn.forward(x)`, in training mode on an autodiff Flex device
 //!   two passes forward and two backward ([`batch_norm`]) instead of a dozen element-wise
 //!   operations and layout copies;
@@ -37,6 +38,7 @@ pub mod batch_norm;
 mod batch_norm_extension;
 pub mod conv;
 mod conv_extension;
+mod conv_shifted;
 pub mod max_pool;
 mod max_pool_extension;
 

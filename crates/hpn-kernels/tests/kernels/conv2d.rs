@@ -53,9 +53,11 @@ fn run(layer: &Conv2d, x: &Tensor<4>, r: &Tensor<4>, ours: bool) -> [Vec<f32>; 3
 #[test]
 fn matches_burns_convolution_in_value_and_both_gradients() {
     let device = Device::flex().autodiff();
-    // Stride 1 and 2, 1x1 / 3x3 / 7x7 kernels, with and without bias, valid padding.
+    // Stride 1 and 2, 1x1 / 2x2 / 3x3 / 7x7 kernels, with and without bias, valid padding; the
+    // 2x2 kernel on a 14 x 15 map (16 padded rows) takes the shifted-copies path of hpn-kernels.
     let cases = [
         ([3, 5], 3, 1, 1, false, 9),
+        ([3, 4], 2, 1, 1, false, 14),
         ([4, 6], 3, 2, 1, false, 8),
         ([2, 3], 1, 1, 0, false, 6),
         ([3, 4], 7, 2, 3, false, 11),
