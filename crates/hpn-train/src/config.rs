@@ -321,9 +321,9 @@ pub struct TrainingConfig {
     pub workers: usize,
     /// Batch size of evaluation.
     pub eval_batch_size: usize,
-    /// Recompute BatchNorm, ReLU, residual sums and concatenations in the backward pass
-    /// instead of keeping their outputs (Burn's balanced gradient checkpointing): the same
-    /// gradients bit for bit with less memory held between the forward and backward pass.
+    /// Recompute BatchNorm, ReLU and residual sums in the backward pass instead of keeping
+    /// their outputs (Burn's balanced gradient checkpointing): the same gradients bit for bit
+    /// with less memory held between the forward and backward pass.
     pub gradient_checkpointing: bool,
 }
 

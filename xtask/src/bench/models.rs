@@ -65,9 +65,8 @@ pub struct ModelsArgs {
     /// Timed runs; the median is printed.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     iters: u64,
-    /// Recompute the memory-bound operations (BatchNorm, ReLU, residual sums, concatenations)
-    /// in the backward pass instead of keeping their outputs (Burn's balanced gradient
-    /// checkpointing).
+    /// Recompute the memory-bound operations (BatchNorm, ReLU, residual sums) in the backward
+    /// pass instead of keeping their outputs (Burn's balanced gradient checkpointing).
     #[arg(long)]
     checkpointing: bool,
 }

@@ -1,6 +1,6 @@
 //! The kernels under Burn's gradient checkpointing: a backward pass that recomputes the
-//! BatchNorm outputs (and the ReLUs, sums and concatenations after them) instead of keeping them
-//! gives the same gradients, bit for bit, as one that keeps everything.
+//! BatchNorm outputs (and the ReLUs and sums after them) instead of keeping them gives the same
+//! gradients, bit for bit, as one that keeps everything.
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
