@@ -509,41 +509,36 @@ pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape)
     let (plane, patch) = (shape.plane(), shape.patch_len());
     let size = shape.out_channels * patch;
     let group = shape.group(shape.batch);
-    let groups: Vec<(usize, usize)> = (0..shape.batch)
-        .step_by(group)
-        .map(|first| (first, group.min(shape.batch - first)))
-        .collect();
-    let accumulators = WEIGHT_GRAD_ACCUMULATORS.min(groups.len());
-    let partials: Vec<Vec<f32>> = (0..accumulators)
-        .into_par_iter()
-        .map(|a| {
-            let mut grad = vec![0.0f32; size];
-            let Scratch {
-                mut padded,
-                mut cols,
-                rows: mut gathered,
-                ..
-            } = Scratch::new(shape, group);
-            for &(n0, taken) in groups.iter().skip(a).step_by(accumulators) {
-                let width = taken * plane;
-                let cols = im2col(input, shape, n0, taken, &mut padded, &mut cols);
-                let dy_rows = output_rows(output_grad, shape, n0, taken, &mut gathered);
-                // SAFETY: grad is dW^T, CKK x O row-major; lhs is cols, CKK x width row-major;
-                // rhs is dY^T (width x O) read from the row-major O x width gradient.
-                unsafe {
-                    product(
-                        (patch, shape.out_channels, width),
-                        grad.as_mut_ptr(),
-                        shape.out_channels,
-                        true,
-                        (cols.as_ptr(), 1, width),
-                        (dy_rows.as_ptr(), width, 1),
-                    );
-                }
+    let partials = weight_grad_partials(
+        shape.batch,
+        group,
+        size,
+        || Scratch::new(shape, group),
+        |scratch, grad, n0, taken| {
+            let width = taken * plane;
+            let cols = im2col(
+                input,
+                shape,
+                n0,
+                taken,
+                &mut scratch.padded,
+                &mut scratch.cols,
+            );
+            let dy_rows = output_rows(output_grad, shape, n0, taken, &mut scratch.rows);
+            // SAFETY: grad is dW^T, CKK x O row-major; lhs is cols, CKK x width row-major;
+            // rhs is dY^T (width x O) read from the row-major O x width gradient.
+            unsafe {
+                product(
+                    (patch, shape.out_channels, width),
+                    grad.as_mut_ptr(),
+                    shape.out_channels,
+                    true,
+                    (cols.as_ptr(), 1, width),
+                    (dy_rows.as_ptr(), width, 1),
+                );
             }
-            grad
-        })
-        .collect();
+        },
+    );
     // Sum the dW^T (CKK x O) of the accumulators in their order and transpose to (O, C, K, K).
     let mut total = vec![0.0f32; size];
     for partial in partials {
@@ -554,6 +549,36 @@ pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape)
         }
     }
     total
+}
+
+/// Partial sums of a weight gradient over fixed groups of `group` samples: accumulator a (of
+/// at most [`WEIGHT_GRAD_ACCUMULATORS`]) takes groups a, a + A, a + 2A, ... on a rayon task of
+/// its own with its own scratch, and `step(scratch, partial, first, taken)` adds one group into
+/// its partial of `len` entries. Which samples each partial sums, and in what order, depends on
+/// the shape only, so adding the partials in order gives the same bits on any thread count.
+pub(crate) fn weight_grad_partials<S>(
+    batch: usize,
+    group: usize,
+    len: usize,
+    scratch: impl Fn() -> S + Sync,
+    step: impl Fn(&mut S, &mut [f32], usize, usize) + Sync,
+) -> Vec<Vec<f32>> {
+    let groups: Vec<(usize, usize)> = (0..batch)
+        .step_by(group)
+        .map(|first| (first, group.min(batch - first)))
+        .collect();
+    let accumulators = WEIGHT_GRAD_ACCUMULATORS.min(groups.len());
+    (0..accumulators)
+        .into_par_iter()
+        .map(|a| {
+            let mut partial = vec![0.0f32; len];
+            let mut scratch = scratch();
+            for &(first, taken) in groups.iter().skip(a).step_by(accumulators) {
+                step(&mut scratch, &mut partial, first, taken);
+            }
+            partial
+        })
+        .collect()
 }
 
 #[cfg(test)]

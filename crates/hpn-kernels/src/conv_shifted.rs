@@ -20,7 +20,7 @@
 
 use rayon::prelude::*;
 
-use crate::conv::{COLUMN_BUDGET, ConvShape, WEIGHT_GRAD_ACCUMULATORS, product};
+use crate::conv::{COLUMN_BUDGET, ConvShape, product, weight_grad_partials};
 
 /// Whether a convolution goes through the shifted copies: stride 1, a kernel wider than 1 (a
 /// 1x1 convolution already multiplies the image itself) and at most one padded row in
@@ -121,7 +121,7 @@ fn fill_shifted(input: &[f32], shape: &ConvShape, first: usize, taken: usize, ro
     }
 }
 
-/// The weights as K matrices W_ky (O, C K): entry [ky][o][c K + kx] = W[o, c, ky, kx].
+/// The weights as K matrices W_ky (O, C K): entry `[ky][o][c K + kx]` is `W[o, c, ky, kx]`.
 fn weights_by_ky(weight: &[f32], shape: &ConvShape) -> Vec<f32> {
     let (o_count, c_count, k) = (shape.out_channels, shape.in_channels, shape.kernel);
     let mut by_ky = vec![0.0f32; weight.len()];
@@ -189,8 +189,8 @@ pub(crate) fn conv2d_shifted(input: &[f32], weight: &[f32], shape: &ConvShape) -
 }
 
 /// [`conv2d_weight_grad`](crate::conv::conv2d_weight_grad) for a shape where [`applies`]
-/// holds, with the same fixed grouping of samples into accumulators, so the bits do not
-/// depend on the thread count.
+/// holds, with the same fixed grouping of samples into accumulators
+/// ([`weight_grad_partials`]), so the bits do not depend on the thread count.
 pub(crate) fn conv2d_weight_grad_shifted(
     input: &[f32],
     output_grad: &[f32],
@@ -201,52 +201,49 @@ pub(crate) fn conv2d_weight_grad_shifted(
     let plane = out_h * out_w;
     let (o_count, inner, k) = (shape.out_channels, geometry.rows, shape.kernel);
     let group = geometry.group(shape.batch);
-    let groups: Vec<(usize, usize)> = (0..shape.batch)
-        .step_by(group)
-        .map(|first| (first, group.min(shape.batch - first)))
-        .collect();
-    let accumulators = WEIGHT_GRAD_ACCUMULATORS.min(groups.len());
-    let partials: Vec<Vec<f32>> = (0..accumulators)
-        .into_par_iter()
-        .map(|a| {
-            // [ky][c K + kx][o]: dW_ky^T for each ky.
-            let mut grad = vec![0.0f32; k * inner * o_count];
-            let mut rows = vec![0.0f32; inner * geometry.stride(group)];
-            let mut spread = vec![0.0f32; o_count * geometry.positions(group)];
-            for &(n0, taken) in groups.iter().skip(a).step_by(accumulators) {
-                let (stride, positions) = (geometry.stride(taken), geometry.positions(taken));
-                fill_shifted(input, shape, n0, taken, &mut rows);
-                // dY' (O, positions): each sample's plane at j H_p W_o, zeros in between.
-                let dy = &mut spread[..o_count * positions];
-                for (o, line) in dy.chunks_exact_mut(positions).enumerate() {
-                    for j in 0..taken {
-                        let at = j * geometry.per_sample();
-                        let src = ((n0 + j) * o_count + o) * plane;
-                        line[at..at + plane].copy_from_slice(&output_grad[src..src + plane]);
-                        let gap_end = (at + geometry.per_sample()).min(positions);
-                        line[at + plane..gap_end].fill(0.0);
-                    }
-                }
-                for ky in 0..k {
-                    // SAFETY: dst is dW_ky^T, CK x O row-major; lhs starts at column ky W_o
-                    // of S (CK rows of `stride`, last entry CK stride - 1 as in the forward
-                    // pass); rhs is dY'^T (positions x O) read from the row-major
-                    // O x positions dY'.
-                    unsafe {
-                        product(
-                            (inner, o_count, positions),
-                            grad[ky * inner * o_count..].as_mut_ptr(),
-                            o_count,
-                            true,
-                            (rows[ky * out_w..].as_ptr(), 1, stride),
-                            (dy.as_ptr(), positions, 1),
-                        );
-                    }
+    let scratch = || {
+        (
+            vec![0.0f32; inner * geometry.stride(group)],
+            vec![0.0f32; o_count * geometry.positions(group)],
+        )
+    };
+    // Each partial is [ky][c K + kx][o]: dW_ky^T for each ky.
+    let partials = weight_grad_partials(
+        shape.batch,
+        group,
+        k * inner * o_count,
+        scratch,
+        |(rows, spread), grad, n0, taken| {
+            let (stride, positions) = (geometry.stride(taken), geometry.positions(taken));
+            fill_shifted(input, shape, n0, taken, rows);
+            // dY' (O, positions): each sample's plane at j H_p W_o, zeros in between.
+            let dy = &mut spread[..o_count * positions];
+            for (o, line) in dy.chunks_exact_mut(positions).enumerate() {
+                for j in 0..taken {
+                    let at = j * geometry.per_sample();
+                    let src = ((n0 + j) * o_count + o) * plane;
+                    line[at..at + plane].copy_from_slice(&output_grad[src..src + plane]);
+                    let gap_end = (at + geometry.per_sample()).min(positions);
+                    line[at + plane..gap_end].fill(0.0);
                 }
             }
-            grad
-        })
-        .collect();
+            for ky in 0..k {
+                // SAFETY: dst is dW_ky^T, CK x O row-major; lhs starts at column ky W_o of S
+                // (CK rows of `stride`, last entry CK stride - 1 as in the forward pass); rhs
+                // is dY'^T (positions x O) read from the row-major O x positions dY'.
+                unsafe {
+                    product(
+                        (inner, o_count, positions),
+                        grad[ky * inner * o_count..].as_mut_ptr(),
+                        o_count,
+                        true,
+                        (rows[ky * out_w..].as_ptr(), 1, stride),
+                        (dy.as_ptr(), positions, 1),
+                    );
+                }
+            }
+        },
+    );
     // Add the accumulators in their order and move [ky][c][kx][o] to (O, C, K, K).
     let mut total = vec![0.0f32; o_count * inner * k];
     let c_count = shape.in_channels;
