@@ -138,7 +138,18 @@ impl Summary {
                 collapsed: r.collapse.clone(),
             })
             .collect();
-        // Quality means over the seeds that trained; throughput over all of them.
+        Self::from_seeds(name, description, backend, scale, seeds)
+    }
+
+    /// The summary of seed lines, however they were obtained (trained now, or read from an
+    /// earlier summary): quality means over the seeds that trained, throughput over all.
+    pub fn from_seeds(
+        name: &str,
+        description: &str,
+        backend: &str,
+        scale: &str,
+        seeds: Vec<SeedSummary>,
+    ) -> Self {
         let collect = |f: &dyn Fn(&SeedSummary) -> Option<f64>| -> Vec<f64> {
             seeds.iter().filter(|s| s.trained()).filter_map(f).collect()
         };
