@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use hpn_reproduce::reference::{Reference, attach};
+use hpn_reproduce::reference::{Reference, attach, attach_published};
 use hpn_reproduce::{ReproduceOptions, publish, render, reproduce, results_dir};
 use hpn_train::{BackendKind, select_device};
 
@@ -13,7 +13,8 @@ pub struct ReproduceArgs {
     /// Smoke-sized version (one seed, one epoch, 20 images per class) into runs/reproduce-quick.
     #[arg(long)]
     quick: bool,
-    /// Only these claims, e.g. --only claim1,claim5.
+    /// Train only these claims, e.g. --only claim1,claim5 (the page still shows the others
+    /// from their published records).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Folder of the claims manifest (claims.toml) and the experiment files.
@@ -22,9 +23,13 @@ pub struct ReproduceArgs {
     /// No progress display.
     #[arg(long)]
     quiet: bool,
-    /// Train nothing: rebuild the results page from the runs finished so far.
+    /// Train nothing: rebuild the results page from the published records
+    /// (docs/results/runs/*.json) and the runs finished so far.
     #[arg(long)]
     report_only: bool,
+    /// Train every seed again, even those the published records hold.
+    #[arg(long, conflicts_with = "report_only")]
+    retrain: bool,
     /// Also train the key settings of each claim with reference/hpn_torch.py (PyTorch) and
     /// give a fidelity verdict per setting.
     #[arg(long)]
@@ -53,6 +58,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     if let Some(reference) = &reference {
         reference.check()?;
     }
+    let dir = results_dir(&PathBuf::from("."), args.quick, &out);
     let options = ReproduceOptions {
         configs: args.configs,
         quick: args.quick,
@@ -60,13 +66,14 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         only: args.only,
         quiet: args.quiet,
         report_only: args.report_only,
+        published: (!args.quick && !args.retrain).then(|| dir.join("runs")),
     };
     let mut reproduction = reproduce(&options).context("reproduction failed")?;
-    if let Some(reference) = &reference {
-        attach(reference, &mut reproduction, &out)
-            .context("the reference implementation failed")?;
+    match &reference {
+        Some(reference) => attach(reference, &mut reproduction, &out)
+            .context("the reference implementation failed")?,
+        None => attach_published(&mut reproduction),
     }
-    let dir = results_dir(&PathBuf::from("."), args.quick, &out);
     let device = select_device(BackendKind::Flex)?;
     let page = publish(&reproduction, &out, &dir, &device)
         .with_context(|| format!("cannot write the results under {}", dir.display()))?;

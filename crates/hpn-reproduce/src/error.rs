@@ -38,6 +38,14 @@ pub enum ReproduceError {
         /// What the plotting library reported.
         message: String,
     },
+    /// A published record (`docs/results/runs/<experiment>.json`) could not be read.
+    #[error("published record {path}: {message}")]
+    Record {
+        /// The record file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A results file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {

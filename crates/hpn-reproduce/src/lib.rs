@@ -19,6 +19,7 @@
 //!     only: vec!["claim4".into()],
 //!     quiet: false,
 //!     report_only: false,
+//!     published: None,
 //! })?;
 //! for claim in &reproduction.claims {
 //!     println!("{}: {}", claim.claim.id, claim.verdict.outcome().label());
@@ -32,6 +33,7 @@ mod manifest;
 mod page;
 mod plot;
 mod publish;
+mod record;
 pub mod reference;
 mod results;
 mod rules;
@@ -43,6 +45,7 @@ pub use manifest::{Claim, Experiment, Imbalance, MANIFEST_FILE, Manifest, Metric
 pub use page::{fidelity_markdown, render, verdict_markdown};
 pub use plot::{claim_figure, has_figure};
 pub use publish::{publish, results_dir};
+pub use record::{Record, ReferenceRecord, combine, missing_seeds};
 pub use results::Results;
 pub use rules::{ROTATED_ACCURACY_BAR, ROTATED_MAE_BAR, Rule, TEN_CLASS_BAR};
 pub use run::{ClaimOutcome, ReproduceOptions, Reproduction, quick_version, reproduce};

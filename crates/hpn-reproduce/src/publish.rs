@@ -8,6 +8,7 @@ use burn::tensor::Device;
 use crate::error::{ReproduceError, write_error};
 use crate::page::render;
 use crate::plot::claim_figure;
+use crate::record::Record;
 use crate::rules::Rule;
 use crate::run::Reproduction;
 
@@ -27,7 +28,8 @@ fn copy(from: &Path, to: &Path) -> Result<(), ReproduceError> {
 }
 
 /// Writes `runs/<config>.md` for every run that finished, each seed's `curves.svg` and
-/// `metrics.csv` beside it as `runs/<config>-seed-<s>.svg` / `.csv`.
+/// `metrics.csv` beside it as `runs/<config>-seed-<s>.svg` / `.csv` (a seed taken from a
+/// published record keeps the files published with it), and the record `runs/<config>.json`.
 fn run_pages(reproduction: &Reproduction, out: &Path, dir: &Path) -> Result<(), ReproduceError> {
     let runs = dir.join("runs");
     std::fs::create_dir_all(&runs).map_err(write_error(&runs))?;
@@ -40,12 +42,20 @@ fn run_pages(reproduction: &Reproduction, out: &Path, dir: &Path) -> Result<(), 
                 let stem = format!("{config}-seed-{}", seed.seed);
                 let (curves, metrics) = (seed_dir.join("curves.svg"), seed_dir.join("metrics.csv"));
                 let mut parts = Vec::new();
+                let (published_metrics, published_curves) = (
+                    runs.join(format!("{stem}.csv")),
+                    runs.join(format!("{stem}.svg")),
+                );
                 if metrics.exists() {
-                    copy(&metrics, &runs.join(format!("{stem}.csv")))?;
-                    parts.push(format!("[metrics.csv]({stem}.csv)"));
+                    copy(&metrics, &published_metrics)?;
                 }
                 if curves.exists() {
-                    copy(&curves, &runs.join(format!("{stem}.svg")))?;
+                    copy(&curves, &published_curves)?;
+                }
+                if published_metrics.exists() {
+                    parts.push(format!("[metrics.csv]({stem}.csv)"));
+                }
+                if published_curves.exists() {
                     parts.push(format!(
                         "![seed {}: test metric and training loss by epoch]({stem}.svg)",
                         seed.seed
@@ -61,6 +71,25 @@ fn run_pages(reproduction: &Reproduction, out: &Path, dir: &Path) -> Result<(), 
             }
             let page = runs.join(format!("{config}.md"));
             std::fs::write(&page, md).map_err(write_error(&page))?;
+            if let Some(experiment) = reproduction.experiments.get(config) {
+                let reference = outcome
+                    .reference
+                    .iter()
+                    .find(|c| &c.config == config)
+                    .map(|c| c.record())
+                    .or_else(|| {
+                        reproduction
+                            .records
+                            .get(config)
+                            .and_then(|r| r.reference.clone())
+                    });
+                Record {
+                    experiment: experiment.clone(),
+                    summary: s.clone(),
+                    reference,
+                }
+                .write(&runs)?;
+            }
         }
     }
     Ok(())
@@ -82,6 +111,10 @@ fn sphere(
             continue;
         };
         let run_dir = out.join(config);
+        if !run_dir.join(hpn_train::HEAD_FILE).exists() {
+            // Taken from its published record: the figure published with it stays.
+            continue;
+        }
         let run = hpn_train::inference::load_run(&run_dir, None, device)?;
         let o = hpn_train::inference::eval_outputs(&run, &run_dir, device)?;
         if o.width == 3 {

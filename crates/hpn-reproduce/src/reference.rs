@@ -14,6 +14,7 @@ use hpn_train::{CHANCE_FACTOR, ExperimentConfig, MeanStd, ONE_CLASS_FRACTION, Su
 use serde::Deserialize;
 
 use crate::error::{ReproduceError, write_error};
+use crate::record::ReferenceRecord;
 use crate::run::Reproduction;
 
 /// The smallest gap between hpn's and the reference's means that counts as a difference
@@ -131,6 +132,30 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// The reference's side, as a published record keeps it.
+    pub fn record(&self) -> ReferenceRecord {
+        ReferenceRecord {
+            accuracy: self.accuracy,
+            mae: self.mae,
+            collapsed: self.collapsed,
+            seeds: self.seeds,
+            seconds: self.seconds,
+        }
+    }
+
+    /// hpn's summary beside the reference's side from a published record.
+    pub fn from_record(hpn: Summary, record: &ReferenceRecord) -> Self {
+        Comparison {
+            config: hpn.name.clone(),
+            hpn,
+            accuracy: record.accuracy,
+            mae: record.mae,
+            collapsed: record.collapsed,
+            seeds: record.seeds,
+            seconds: record.seconds,
+        }
+    }
+
     /// Fidelity of the accuracy, when either side has one.
     pub fn accuracy_fidelity(&self) -> Option<Fidelity> {
         (self.hpn.accuracy.is_some() || self.accuracy.is_some())
@@ -256,8 +281,28 @@ fn read_reference(
     })
 }
 
+/// Puts the reference's figures from the published records beside hpn for the key settings of
+/// every claim, training nothing (what the page shows without `--reference`).
+pub fn attach_published(reproduction: &mut Reproduction) {
+    for outcome in &mut reproduction.claims {
+        outcome.reference = outcome
+            .claim
+            .reference
+            .iter()
+            .filter_map(|config| {
+                let summary = outcome.results.get(config)?.clone();
+                let record = reproduction.records.get(config)?.reference.as_ref()?;
+                Some(Comparison::from_record(summary, record))
+            })
+            .collect();
+    }
+}
+
 /// Trains (unless `report_only`) and reads the reference for the key settings of every claim
-/// that has results, and records the comparisons in each claim of `reproduction`.
+/// that has results, and records the comparisons in each claim of `reproduction`. A published
+/// record with as many reference seeds as hpn has is used as it is; otherwise the reference
+/// trains the missing seeds where hpn's run directory is on this machine, and the record
+/// stands in where it is not.
 pub fn attach(
     reference: &Reference,
     reproduction: &mut Reproduction,
@@ -270,14 +315,37 @@ pub fn attach(
             let Some(summary) = outcome.results.get(config).cloned() else {
                 continue;
             };
+            let published = reproduction
+                .records
+                .get(config)
+                .and_then(|r| r.reference.as_ref());
+            if let Some(r) = published
+                && r.seeds >= summary.seeds.len()
+            {
+                rows.push(Comparison::from_record(summary, r));
+                continue;
+            }
             let run_dir = out.join(config);
-            if !reference.report_only {
+            let local = run_dir.join(hpn_train::HEAD_FILE).exists();
+            if local && !reference.report_only {
                 train_reference(reference, &run_dir, &summary, &cache)?;
             }
-            let head = hpn_train::SavedHead::load(&run_dir)?;
-            let classes = (head.task != hpn_train::config::Task::Regression)
-                .then_some(head.class_names.len());
-            rows.push(read_reference(&run_dir, summary, classes)?);
+            let read = if local {
+                let head = hpn_train::SavedHead::load(&run_dir)?;
+                let classes = (head.task != hpn_train::config::Task::Regression)
+                    .then_some(head.class_names.len());
+                Some(read_reference(&run_dir, summary.clone(), classes)?)
+            } else {
+                None
+            };
+            match (read, published) {
+                (Some(c), Some(r)) if c.seeds < r.seeds => {
+                    rows.push(Comparison::from_record(summary, r))
+                }
+                (Some(c), _) => rows.push(c),
+                (None, Some(r)) => rows.push(Comparison::from_record(summary, r)),
+                (None, None) => {}
+            }
         }
         outcome.reference = rows;
     }

@@ -1,12 +1,14 @@
 //! Running the claims: each experiment of the manifest trained (or its finished run reused),
 //! skipped with a note when its data is missing, resumed after a kill.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use hpn_train::{ExperimentConfig, RunOptions, Summary, resume_conflict, run};
 
 use crate::error::ReproduceError;
 use crate::manifest::{Claim, Manifest};
+use crate::record::{Record, combine, missing_seeds};
 use crate::reference::Comparison;
 use crate::results::Results;
 use crate::verdict::{Verdict, judge};
@@ -20,12 +22,16 @@ pub struct ReproduceOptions {
     pub quick: bool,
     /// Parent of the run directories.
     pub out: PathBuf,
-    /// Only these claims (ids such as `claim1`); empty: all.
+    /// Train only these claims (ids such as `claim1`); the others are reported from their
+    /// published records and finished runs, as with `report_only`. Empty: all.
     pub only: Vec<String>,
     /// No progress output.
     pub quiet: bool,
     /// Train nothing: report the runs that have finished, list the others as not run yet.
     pub report_only: bool,
+    /// Folder of the published records ([`Record`], `docs/results/runs`): seeds recorded
+    /// there for the same experiment are taken from it instead of trained. `None`: none are.
+    pub published: Option<PathBuf>,
 }
 
 /// One claim after its runs: the claim, its results, and its verdict.
@@ -54,6 +60,11 @@ pub struct Reproduction {
     pub notes: Vec<String>,
     /// Whether this was the smoke-sized version.
     pub quick: bool,
+    /// The text of each experiment file that has results, by experiment name (what its
+    /// published record keeps).
+    pub experiments: BTreeMap<String, String>,
+    /// The published records that stood for an experiment, by experiment name.
+    pub records: BTreeMap<String, Record>,
 }
 
 /// Shrinks an experiment to a smoke test: one seed, one epoch, at most 20 training and 10
@@ -98,18 +109,24 @@ pub fn reproduce(options: &ReproduceOptions) -> Result<Reproduction, ReproduceEr
     }
     let mut done: Vec<ClaimOutcome> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
+    let mut found = Found::default();
     let scales: Vec<String> = manifest
         .claims
         .iter()
         .map(|c| manifest.scale_of(c))
         .collect();
     for (claim, scale) in manifest.claims.into_iter().zip(scales) {
-        if !options.only.is_empty() && !options.only.contains(&claim.id) {
-            continue;
-        }
+        // A claim left out of `only` is reported from what exists, never trained.
+        let this = ReproduceOptions {
+            report_only: options.report_only
+                || (!options.only.is_empty() && !options.only.contains(&claim.id)),
+            ..options.clone()
+        };
         let mut summaries: Vec<(String, Option<Summary>)> = Vec::new();
         for r in &claim.rows {
-            let summary = summary_of(&r.config, &claim.id, options, &done, &summaries, &mut notes)?;
+            let summary = summary_of(
+                &r.config, &claim.id, &this, &done, &summaries, &mut notes, &mut found,
+            )?;
             summaries.push((r.config.clone(), summary));
         }
         let results = Results { summaries };
@@ -126,10 +143,20 @@ pub fn reproduce(options: &ReproduceOptions) -> Result<Reproduction, ReproduceEr
         claims: done,
         notes,
         quick: options.quick,
+        experiments: found.experiments,
+        records: found.records,
     })
 }
 
-/// The summary of one row: reused from an earlier row, read from a finished run, or trained.
+/// What [`summary_of`] gathers besides the summaries.
+#[derive(Default)]
+struct Found {
+    experiments: BTreeMap<String, String>,
+    records: BTreeMap<String, Record>,
+}
+
+/// The summary of one row: reused from an earlier row, or made of the seeds of its published
+/// record, of a finished run, and of seeds trained now, in the experiment's seed order.
 fn summary_of(
     name: &str,
     claim: &str,
@@ -137,9 +164,16 @@ fn summary_of(
     done: &[ClaimOutcome],
     this_claim: &[(String, Option<Summary>)],
     notes: &mut Vec<String>,
+    found: &mut Found,
 ) -> Result<Option<Summary>, ReproduceError> {
     let path = Manifest::experiment_file(&options.configs, name);
-    let mut config = ExperimentConfig::load(&path)?;
+    let text = std::fs::read_to_string(&path).map_err(|source| {
+        ReproduceError::Train(hpn_train::TrainError::ReadConfig {
+            path: path.clone(),
+            source,
+        })
+    })?;
+    let mut config = ExperimentConfig::parse(&text, &path)?;
     if config.name != name {
         return Err(ReproduceError::Manifest {
             path: path.clone(),
@@ -152,6 +186,40 @@ fn summary_of(
     if options.quick {
         config = quick_version(config);
     }
+    let cached = this_claim
+        .iter()
+        .chain(done.iter().flat_map(|c| c.results.summaries.iter()))
+        .find(|(c, s)| c == name && s.is_some())
+        .and_then(|(_, s)| s.clone());
+    if let Some(s) = cached {
+        return Ok(Some(s));
+    }
+    let quick = options.quick;
+    let record = match &options.published {
+        Some(dir) => Record::load(dir, name)?
+            .filter(|r| r.matches(&config, &path, |c| if quick { quick_version(c) } else { c })),
+        None => None,
+    };
+    let published = record
+        .as_ref()
+        .map(|r| r.seeds(&config.seeds))
+        .unwrap_or_default();
+    let mut found_summary = |summary: Summary| {
+        found.experiments.insert(name.to_string(), text.clone());
+        if let Some(r) = &record {
+            found.records.insert(name.to_string(), r.clone());
+        }
+        Some(summary)
+    };
+    if let Some(r) = &record
+        && missing_seeds(&config.seeds, &published).is_empty()
+    {
+        return Ok(found_summary(combine(
+            &r.summary,
+            &config.seeds,
+            &[&published],
+        )));
+    }
     if !config.dataset.path.exists() {
         let note = format!(
             "`{name}` skipped: dataset not found at `{}` (see datasets/README.md).",
@@ -162,25 +230,33 @@ fn summary_of(
         }
         return Ok(None);
     }
-    let cached = this_claim
-        .iter()
-        .chain(done.iter().flat_map(|c| c.results.summaries.iter()))
-        .find(|(c, s)| c == name && s.is_some())
-        .and_then(|(_, s)| s.clone());
-    if let Some(s) = cached {
-        return Ok(Some(s));
-    }
     if options.report_only {
         let finished = finished_summary(&config, &options.out)?;
-        if finished.is_none() {
+        let have: Vec<_> = published
+            .iter()
+            .chain(finished.iter().flat_map(|f| f.seeds.iter()))
+            .cloned()
+            .collect();
+        let meta = finished.as_ref().or(record.as_ref().map(|r| &r.summary));
+        let Some(meta) = meta.filter(|_| !have.is_empty()) else {
+            notes.push(not_run_yet(name, claim));
+            return Ok(None);
+        };
+        let missing = missing_seeds(&config.seeds, &have);
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.iter().map(u64::to_string).collect();
             notes.push(format!(
-                "`{name}` not run yet (or run with another config): `cargo xtask reproduce --only {claim}` trains it, keeping finished seeds."
+                "`{name}`: seed {} not run yet, the row shows the others; `cargo xtask reproduce --only {claim}` trains {}.",
+                list.join(", "),
+                if missing.len() == 1 { "it" } else { "them" }
             ));
         }
-        return Ok(finished);
+        return Ok(found_summary(combine(meta, &config.seeds, &[&have])));
     }
-    let summary = run(
-        &config,
+    let mut to_train = config.clone();
+    to_train.seeds = missing_seeds(&config.seeds, &published);
+    let trained = run(
+        &to_train,
         &RunOptions {
             out: Some(options.out.clone()),
             resume: true,
@@ -188,10 +264,21 @@ fn summary_of(
             ..RunOptions::default()
         },
     )?;
-    Ok(Some(summary))
+    Ok(found_summary(combine(
+        &trained,
+        &config.seeds,
+        &[&published, &trained.seeds],
+    )))
 }
 
-/// The summary of a finished run of `config` under `out`, if its saved experiment is the same.
+fn not_run_yet(name: &str, claim: &str) -> String {
+    format!(
+        "`{name}` not run yet (or run with another config): `cargo xtask reproduce --only {claim}` trains it, keeping finished seeds."
+    )
+}
+
+/// The summary of a finished run of `config` under `out`, if its saved experiment is the same
+/// (its seeds may differ).
 fn finished_summary(
     config: &ExperimentConfig,
     out: &Path,
@@ -203,7 +290,6 @@ fn finished_summary(
     }
     let before = ExperimentConfig::load(&saved)?;
     if resume_conflict(&before, config).is_some()
-        || before.seeds != config.seeds
         || before.training.epochs != config.training.epochs
     {
         return Ok(None);

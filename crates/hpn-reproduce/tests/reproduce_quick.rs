@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use hpn_reproduce::{Manifest, ReproduceOptions, render, reproduce};
-use hpn_train::ExperimentConfig;
+use hpn_reproduce::{Manifest, Record, ReproduceOptions, publish, render, reproduce};
+use hpn_train::{BackendKind, ExperimentConfig, select_device};
 
 #[test]
 fn quick_reproduction_runs_every_claim_with_local_data() {
@@ -19,6 +19,7 @@ fn quick_reproduction_runs_every_claim_with_local_data() {
         only: vec![],
         quiet: true,
         report_only: false,
+        published: None,
     };
     let result = reproduce(&options).unwrap();
     assert_eq!(result.claims.len(), 6);
@@ -89,6 +90,7 @@ fn an_unknown_claim_id_is_an_error_naming_the_known_ones() {
         only: vec!["claim7".into()],
         quiet: true,
         report_only: false,
+        published: None,
     })
     .unwrap_err()
     .to_string();
@@ -97,4 +99,70 @@ fn an_unknown_claim_id_is_an_error_naming_the_known_ones() {
         "{err}"
     );
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn published_records_stand_in_for_training_until_the_experiment_changes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (first, second, pages) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let options = ReproduceOptions {
+        configs: root.join("configs/reproduce"),
+        quick: true,
+        out: first.path().to_path_buf(),
+        only: vec!["claim4".into()],
+        quiet: true,
+        report_only: false,
+        published: None,
+    };
+    let trained = reproduce(&options).unwrap();
+    // Claims left out of `only` are reported, not trained.
+    assert_eq!(trained.claims.len(), 6);
+    assert!(!first.path().join("claim1-rotated-mnist-joint").exists());
+    let device = select_device(BackendKind::Flex).unwrap();
+    publish(&trained, first.path(), pages.path(), &device).unwrap();
+    let records = pages.path().join("runs");
+    let config = "claim4-mnist-few-hpn";
+    let record = Record::load(&records, config).unwrap().expect("published");
+    assert_eq!(Some(&record.summary), trained.claims[3].results.get(config));
+
+    // A fresh output folder with the records: the same page, and nothing trained.
+    let again = ReproduceOptions {
+        out: second.path().to_path_buf(),
+        published: Some(records.clone()),
+        ..options.clone()
+    };
+    assert_eq!(render(&reproduce(&again).unwrap()), render(&trained));
+    assert!(!second.path().exists() || std::fs::read_dir(second.path()).unwrap().count() == 0);
+
+    // A record of another experiment (other output dimension) stands for nothing: that row
+    // is not run yet in a report, and trained again otherwise, its other rows still reused.
+    let mut changed = record.clone();
+    changed.experiment = changed.experiment.replace("dims = 10", "dims = 9");
+    assert_ne!(
+        changed.experiment, record.experiment,
+        "the file names dims = 10"
+    );
+    changed.write(&records).unwrap();
+    let report = render(
+        &reproduce(&ReproduceOptions {
+            report_only: true,
+            ..again.clone()
+        })
+        .unwrap(),
+    );
+    assert!(
+        report.contains(&format!("`{config}` not run yet")),
+        "{report}"
+    );
+    reproduce(&again).unwrap();
+    let trained_dirs: Vec<String> = std::fs::read_dir(second.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert_eq!(trained_dirs, vec![config.to_string()]);
 }
