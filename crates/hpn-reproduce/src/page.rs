@@ -175,7 +175,7 @@ pub fn render(reproduction: &Reproduction) -> String {
          paper's plain ConvNet, with the collapse rates of both: [collapse.md](collapse.md).\n\n",
     );
     s.push_str(&format!(
-        "Made with `cargo xtask reproduce{}`{}; claims and experiments in `configs/reproduce/claims.toml`; each setting's record (its experiment file, every seed's result, the reference's figures) in `runs/<setting>.json`, from which `--report-only` rebuilds this page and a longer reproduction trains only the seeds that are new.\n\n",
+        "Made with `cargo xtask reproduce{}`{}; claims and experiments in `configs/reproduce/claims.toml`; each setting's record (its experiment file, every seed's result, the reference's figures) in `runs/<setting>.json`, from which `--report-only` rebuilds this page and a longer reproduction trains only the seeds that are new. A record's seeds may therefore come from different versions of hpn: a change that leaves the experiment file as it was (a faster kernel, say) does not retrain them, `--retrain` does.\n\n",
         quick_flag(quick),
         if quick {
             " (smoke size: one seed, one epoch, 20 images per class; the numbers mean nothing)"
