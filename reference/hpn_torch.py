@@ -65,7 +65,12 @@ KNOWN_KEYS = {
     "optimizer": {
         "learning_rate", "momentum", "dampening", "weight_decay", "milestones", "gamma",
     },
-    "training": {"epochs", "batch_size", "eval_every", "workers", "eval_batch_size"},
+    # gradient_checkpointing trades memory for recomputation and leaves the gradients as they
+    # are, so the reference reads it and has nothing to do.
+    "training": {
+        "epochs", "batch_size", "eval_every", "workers", "eval_batch_size",
+        "gradient_checkpointing",
+    },
 }
 
 # Defaults of crates/hpn-train/src/config.rs (a resolved config.toml writes them all out; these
