@@ -121,6 +121,24 @@ impl ConvShape {
             .map(|first| (first, per_thread.min(self.batch - first)))
             .collect()
     }
+
+    /// A zeroed buffer of `sample_len` values per sample, filled by `fill(chunk, first, count)`
+    /// on one rayon task per [`Self::thread_ranges`] entry; `chunk` holds samples
+    /// `first..first + count`.
+    pub(crate) fn per_sample_chunks(
+        &self,
+        sample_len: usize,
+        fill: impl Fn(&mut [f32], usize, usize) + Sync,
+    ) -> Vec<f32> {
+        let ranges = self.thread_ranges();
+        let per_thread = ranges[0].1;
+        let mut buffer = vec![0.0f32; self.batch * sample_len];
+        buffer
+            .par_chunks_mut(per_thread * sample_len)
+            .zip(ranges)
+            .for_each(|(chunk, (first, count))| fill(chunk, first, count));
+        buffer
+    }
 }
 
 /// Copies one sample (C, H, W) into `padded` (C, H + 2p, W + 2p) with zeros around it.
@@ -290,49 +308,42 @@ pub fn conv2d(input: &[f32], weight: &[f32], shape: &ConvShape) -> Vec<f32> {
         return conv_shifted::conv2d_shifted(input, weight, shape);
     }
     let (plane, patch, sample_out) = (shape.plane(), shape.patch_len(), shape.sample_out());
-    let ranges = shape.thread_ranges();
-    let per_thread = ranges[0].1;
-    let mut output = vec![0.0f32; shape.batch * sample_out];
-    output
-        .par_chunks_mut(per_thread * sample_out)
-        .zip(ranges)
-        .for_each(|(out, (first, count))| {
-            let Scratch {
-                group,
-                mut padded,
-                mut cols,
-                rows: mut wide,
-            } = Scratch::new(shape, count);
-            for start in (0..count).step_by(group) {
-                let taken = group.min(count - start);
-                let width = taken * plane;
-                let cols = im2col(input, shape, first + start, taken, &mut padded, &mut cols);
-                let out = &mut out[start * sample_out..(start + taken) * sample_out];
-                let dst = if taken == 1 { &mut *out } else { &mut wide[..] };
-                // SAFETY: dst holds O rows of `width` entries; lhs is W, O x CKK row-major;
-                // rhs is cols, CKK x width row-major.
-                unsafe {
-                    product(
-                        (shape.out_channels, width, patch),
-                        dst.as_mut_ptr(),
-                        width,
-                        false,
-                        (weight.as_ptr(), 1, patch),
-                        (cols.as_ptr(), 1, width),
-                    );
-                }
-                if taken > 1 {
-                    for j in 0..taken {
-                        for o in 0..shape.out_channels {
-                            let src = o * width + j * plane;
-                            let dst = (j * shape.out_channels + o) * plane;
-                            out[dst..dst + plane].copy_from_slice(&wide[src..src + plane]);
-                        }
+    shape.per_sample_chunks(sample_out, |out, first, count| {
+        let Scratch {
+            group,
+            mut padded,
+            mut cols,
+            rows: mut wide,
+        } = Scratch::new(shape, count);
+        for start in (0..count).step_by(group) {
+            let taken = group.min(count - start);
+            let width = taken * plane;
+            let cols = im2col(input, shape, first + start, taken, &mut padded, &mut cols);
+            let out = &mut out[start * sample_out..(start + taken) * sample_out];
+            let dst = if taken == 1 { &mut *out } else { &mut wide[..] };
+            // SAFETY: dst holds O rows of `width` entries; lhs is W, O x CKK row-major;
+            // rhs is cols, CKK x width row-major.
+            unsafe {
+                product(
+                    (shape.out_channels, width, patch),
+                    dst.as_mut_ptr(),
+                    width,
+                    false,
+                    (weight.as_ptr(), 1, patch),
+                    (cols.as_ptr(), 1, width),
+                );
+            }
+            if taken > 1 {
+                for j in 0..taken {
+                    for o in 0..shape.out_channels {
+                        let src = o * width + j * plane;
+                        let dst = (j * shape.out_channels + o) * plane;
+                        out[dst..dst + plane].copy_from_slice(&wide[src..src + plane]);
                     }
                 }
             }
-        });
-    output
+        }
+    })
 }
 
 /// Gradient of a convolution with respect to its input:
@@ -398,65 +409,58 @@ fn col2im_input_grad(output_grad: &[f32], weight: &[f32], shape: &ConvShape) -> 
     );
     let (plane, patch) = (shape.plane(), shape.patch_len());
     let sample_in = shape.sample_in();
-    let ranges = shape.thread_ranges();
-    let per_thread = ranges[0].1;
-    let mut input_grad = vec![0.0f32; shape.batch * sample_in];
-    input_grad
-        .par_chunks_mut(per_thread * sample_in)
-        .zip(ranges)
-        .for_each(|(out, (first, count))| {
-            let Scratch {
-                group,
-                mut padded,
-                mut cols,
-                rows: mut gathered,
-            } = Scratch::new(shape, count);
-            for start in (0..count).step_by(group) {
-                let taken = group.min(count - start);
-                let width = taken * plane;
-                let n0 = first + start;
-                let rhs = output_rows(output_grad, shape, n0, taken, &mut gathered);
-                // SAFETY: dst is cols, CKK rows of `width`; lhs is W^T (CKK x O) read from the
-                // row-major O x CKK weights; rhs is O x width row-major.
-                unsafe {
-                    product(
-                        (patch, width, shape.out_channels),
-                        cols.as_mut_ptr(),
-                        width,
-                        false,
-                        (weight.as_ptr(), patch, 1),
-                        (rhs.as_ptr(), 1, width),
-                    );
-                }
-                for j in 0..taken {
-                    padded.fill(0.0);
-                    for c in 0..shape.in_channels {
-                        let image = &mut padded[c * ph * pw..(c + 1) * ph * pw];
-                        for ky in 0..k {
-                            for kx in 0..k {
-                                let row = (c * k + ky) * k + kx;
-                                let src = &cols[row * width + j * plane..][..plane];
-                                for (y, line) in src.chunks_exact(out_w).enumerate() {
-                                    let base = (y * s + ky) * pw + kx;
-                                    for (x, value) in line.iter().enumerate() {
-                                        image[base + x * s] += value;
-                                    }
+    shape.per_sample_chunks(sample_in, |out, first, count| {
+        let Scratch {
+            group,
+            mut padded,
+            mut cols,
+            rows: mut gathered,
+        } = Scratch::new(shape, count);
+        for start in (0..count).step_by(group) {
+            let taken = group.min(count - start);
+            let width = taken * plane;
+            let n0 = first + start;
+            let rhs = output_rows(output_grad, shape, n0, taken, &mut gathered);
+            // SAFETY: dst is cols, CKK rows of `width`; lhs is W^T (CKK x O) read from the
+            // row-major O x CKK weights; rhs is O x width row-major.
+            unsafe {
+                product(
+                    (patch, width, shape.out_channels),
+                    cols.as_mut_ptr(),
+                    width,
+                    false,
+                    (weight.as_ptr(), patch, 1),
+                    (rhs.as_ptr(), 1, width),
+                );
+            }
+            for j in 0..taken {
+                padded.fill(0.0);
+                for c in 0..shape.in_channels {
+                    let image = &mut padded[c * ph * pw..(c + 1) * ph * pw];
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            let row = (c * k + ky) * k + kx;
+                            let src = &cols[row * width + j * plane..][..plane];
+                            for (y, line) in src.chunks_exact(out_w).enumerate() {
+                                let base = (y * s + ky) * pw + kx;
+                                for (x, value) in line.iter().enumerate() {
+                                    image[base + x * s] += value;
                                 }
                             }
                         }
                     }
-                    let dx = &mut out[(start + j) * sample_in..(start + j + 1) * sample_in];
-                    for c in 0..shape.in_channels {
-                        for y in 0..h {
-                            let src = (c * ph + y + p) * pw + p;
-                            dx[(c * h + y) * w..(c * h + y + 1) * w]
-                                .copy_from_slice(&padded[src..src + w]);
-                        }
+                }
+                let dx = &mut out[(start + j) * sample_in..(start + j + 1) * sample_in];
+                for c in 0..shape.in_channels {
+                    for y in 0..h {
+                        let src = (c * ph + y + p) * pw + p;
+                        dx[(c * h + y) * w..(c * h + y + 1) * w]
+                            .copy_from_slice(&padded[src..src + w]);
                     }
                 }
             }
-        });
-    input_grad
+        }
+    })
 }
 
 /// The output gradient of samples `first..first + taken` as one (O, taken H_o W_o) matrix:

@@ -18,8 +18,6 @@
 //! for 8x8 20 %, against building 3 rather than 9 copies of the image per 3x3 convolution.
 //! Each output is summed as K partial products of C K terms each, added in ky order.
 
-use rayon::prelude::*;
-
 use crate::conv::{COLUMN_BUDGET, ConvShape, product, weight_grad_partials};
 
 /// Whether a convolution goes through the shifted copies: stride 1, a kernel wider than 1 (a
@@ -146,46 +144,39 @@ pub(crate) fn conv2d_shifted(input: &[f32], weight: &[f32], shape: &ConvShape) -
     let (o_count, inner) = (shape.out_channels, geometry.rows);
     let sample_out = o_count * plane;
     let by_ky = weights_by_ky(weight, shape);
-    let ranges = shape.thread_ranges();
-    let per_thread = ranges[0].1;
-    let mut output = vec![0.0f32; shape.batch * sample_out];
-    output
-        .par_chunks_mut(per_thread * sample_out)
-        .zip(ranges)
-        .for_each(|(out, (first, count))| {
-            let group = geometry.group(count);
-            let mut rows = vec![0.0f32; inner * geometry.stride(group)];
-            let mut wide = vec![0.0f32; o_count * geometry.positions(group)];
-            for start in (0..count).step_by(group) {
-                let taken = group.min(count - start);
-                let (stride, positions) = (geometry.stride(taken), geometry.positions(taken));
-                fill_shifted(input, shape, first + start, taken, &mut rows);
-                for ky in 0..shape.kernel {
-                    // SAFETY: dst is O rows of `positions`; lhs is W_ky, O x CK row-major;
-                    // rhs starts at column ky W_o of S (CK rows of `stride`), and its last
-                    // entry, (CK - 1) stride + (K - 1) W_o + positions - 1 = CK stride - 1,
-                    // is the last of S.
-                    unsafe {
-                        product(
-                            (o_count, positions, inner),
-                            wide.as_mut_ptr(),
-                            positions,
-                            ky > 0,
-                            (by_ky[ky * o_count * inner..].as_ptr(), 1, inner),
-                            (rows[ky * out_w..].as_ptr(), 1, stride),
-                        );
-                    }
-                }
-                for j in 0..taken {
-                    for o in 0..o_count {
-                        let src = o * positions + j * geometry.per_sample();
-                        let dst = ((start + j) * o_count + o) * plane;
-                        out[dst..dst + plane].copy_from_slice(&wide[src..src + plane]);
-                    }
+    shape.per_sample_chunks(sample_out, |out, first, count| {
+        let group = geometry.group(count);
+        let mut rows = vec![0.0f32; inner * geometry.stride(group)];
+        let mut wide = vec![0.0f32; o_count * geometry.positions(group)];
+        for start in (0..count).step_by(group) {
+            let taken = group.min(count - start);
+            let (stride, positions) = (geometry.stride(taken), geometry.positions(taken));
+            fill_shifted(input, shape, first + start, taken, &mut rows);
+            for ky in 0..shape.kernel {
+                // SAFETY: dst is O rows of `positions`; lhs is W_ky, O x CK row-major;
+                // rhs starts at column ky W_o of S (CK rows of `stride`), and its last
+                // entry, (CK - 1) stride + (K - 1) W_o + positions - 1 = CK stride - 1,
+                // is the last of S.
+                unsafe {
+                    product(
+                        (o_count, positions, inner),
+                        wide.as_mut_ptr(),
+                        positions,
+                        ky > 0,
+                        (by_ky[ky * o_count * inner..].as_ptr(), 1, inner),
+                        (rows[ky * out_w..].as_ptr(), 1, stride),
+                    );
                 }
             }
-        });
-    output
+            for j in 0..taken {
+                for o in 0..o_count {
+                    let src = o * positions + j * geometry.per_sample();
+                    let dst = ((start + j) * o_count + o) * plane;
+                    out[dst..dst + plane].copy_from_slice(&wide[src..src + plane]);
+                }
+            }
+        }
+    })
 }
 
 /// [`conv2d_weight_grad`](crate::conv::conv2d_weight_grad) for a shape where [`applies`]
