@@ -7,7 +7,8 @@
 //!   what they were trained to point at;
 //! - `prototypes/`: the placement cache, by (method, seed, K, D);
 //! - `seed-<s>/`: `metrics.csv`, `state.json` + records (checkpoint), `model.bpk`, `curves.svg`;
-//! - `summary.json`, `summary.md`: mean +- std over the seeds.
+//! - `summary.json`, `summary.md`: mean +- std over the seeds, with those of earlier calls
+//!   kept when resuming (`--seeds 3 --resume` after seeds 1 and 2 summarises all three).
 //!
 //! Decoded images of image-file datasets are cached in `<out>/.cache/` unless the config names
 //! a cache file.
@@ -227,9 +228,29 @@ pub fn resume_conflict(saved: &ExperimentConfig, now: &ExperimentConfig) -> Opti
     }
 }
 
-/// Runs every seed of `config` and writes the summary. With `options.resume`, a run directory
-/// made with another experiment (see [`resume_conflict`]) is an error and is left as it was.
-pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, TrainError> {
+/// A run directory made ready to train: its `config.toml`, `head.json` and prototypes
+/// written, its data prepared. What [`prepare`] returns and [`run`] trains.
+pub struct PreparedRun {
+    /// The config with the options' overrides applied.
+    pub config: ExperimentConfig,
+    /// `<out>/<name>/`.
+    pub run_dir: PathBuf,
+    /// The training and evaluation images.
+    pub data: PreparedData,
+    /// How the network's outputs are scored.
+    pub head: Head,
+    /// The device of `config.backend`.
+    pub device: Device,
+    first: Option<FirstPhase>,
+}
+
+/// Writes everything of a run directory that comes before training: the resolved
+/// `config.toml`, the prototypes (placed by the config's method, or loaded) and `head.json`,
+/// and prepares the data. No seed is trained, so a tool that reads run directories (such as
+/// the PyTorch reference) can be given one for seeds hpn never trained on this machine. With
+/// `options.resume`, a run directory made with another experiment (see [`resume_conflict`]) is
+/// an error and is left as it was.
+pub fn prepare(config: &ExperimentConfig, options: &RunOptions) -> Result<PreparedRun, TrainError> {
     let config = options.apply(config.clone());
     config.validate(Path::new("<resolved config>"))?;
     let device = select_device(config.backend)?;
@@ -308,7 +329,29 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
         prototypes_file,
     }
     .write(&run_dir)?;
+    Ok(PreparedRun {
+        config,
+        run_dir,
+        data,
+        head,
+        device,
+        first,
+    })
+}
 
+/// Runs every seed of `config` and writes the summary: [`prepare`], then one training run
+/// per seed. With `options.resume`, a run directory made with another experiment (see
+/// [`resume_conflict`]) is an error and is left as it was.
+pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, TrainError> {
+    let PreparedRun {
+        config,
+        run_dir,
+        data,
+        head,
+        device,
+        first,
+    } = prepare(config, options)?;
+    let quiet = options.quiet;
     let seed_options = SeedOptions {
         resume: options.resume,
         stop: options.stop.clone(),
@@ -328,13 +371,20 @@ pub fn run(config: &ExperimentConfig, options: &RunOptions) -> Result<Summary, T
             &device,
         )?);
     }
-    let summary = Summary::new(
+    let mut summary = Summary::new(
         &config.name,
         &config.description,
         config.backend.name(),
         &format!("{} x {}", config.training.epochs, data.train.len()),
         &results,
     );
+    // Resuming means the same experiment (checked in `prepare`): seeds trained by earlier
+    // calls stay in the summary.
+    if options.resume
+        && let Some(earlier) = Summary::load(&run_dir)?
+    {
+        summary = summary.with_earlier(&earlier);
+    }
     summary.write(&run_dir)?;
     Ok(summary)
 }

@@ -43,7 +43,9 @@ pub use collapse::{
 pub use config::ExperimentConfig;
 pub use device::{BackendKind, select_device};
 pub use error::TrainError;
-pub use experiment::{HEAD_FILE, RunOptions, SavedHead, describe, resume_conflict, run};
+pub use experiment::{
+    HEAD_FILE, PreparedRun, RunOptions, SavedHead, describe, prepare, resume_conflict, run,
+};
 pub use head::{BatchScore, Head, Prediction};
 pub use incremental::{INCREMENTAL_FILE, IncrementalReport};
 pub use metrics::EpochRecord;

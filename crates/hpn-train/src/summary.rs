@@ -174,6 +174,31 @@ impl Summary {
         }
     }
 
+    /// This summary with the seeds of `earlier` that it lacks, in seed order: a run directory
+    /// trained seed by seed (`--seeds 3 --resume` after seeds 1 and 2) summarises every seed it
+    /// holds. `earlier` is taken only at the same scale (epochs x training images); otherwise
+    /// this summary is returned as it is.
+    pub fn with_earlier(self, earlier: &Summary) -> Self {
+        if earlier.scale != self.scale {
+            return self;
+        }
+        let mut seeds: Vec<SeedSummary> = earlier
+            .seeds
+            .iter()
+            .filter(|e| !self.seeds.iter().any(|s| s.seed == e.seed))
+            .cloned()
+            .chain(self.seeds.iter().cloned())
+            .collect();
+        seeds.sort_by_key(|s| s.seed);
+        Self::from_seeds(
+            &self.name,
+            &self.description,
+            &self.backend,
+            &self.scale,
+            seeds,
+        )
+    }
+
     /// The Markdown table: one row per seed and a mean +- std row.
     pub fn markdown(&self) -> String {
         let mut s = format!("# {}\n\n", self.name);
@@ -313,6 +338,33 @@ mod tests {
         assert!(md.contains("| 1 | 90.00 | - |"), "{md}");
         assert!(md.contains("| mean ± std | 91.00 ± 1.41 |"), "{md}");
         assert_eq!(s.collapsed_seeds, 0);
+    }
+
+    #[test]
+    fn a_summary_keeps_earlier_seeds_of_the_same_scale_in_seed_order() {
+        let r = |seed, acc| SeedResult {
+            seed,
+            accuracy: Some(acc),
+            mae: None,
+            images_per_second: 100.0,
+            seconds: 10.0,
+            auroc: None,
+            incremental: None,
+            collapse: Vec::new(),
+            dir: Default::default(),
+        };
+        let earlier = Summary::new("x", "", "flex", "4 x 50", &[r(2, 90.0), r(3, 50.0)]);
+        let now = Summary::new("x", "", "flex", "4 x 50", &[r(1, 93.0), r(3, 96.0)]);
+        let both = now.clone().with_earlier(&earlier);
+        let order: Vec<u64> = both.seeds.iter().map(|s| s.seed).collect();
+        // Seed 3 trained again: the new line wins.
+        assert_eq!(order, vec![1, 2, 3]);
+        // (93 + 90 + 96) / 3 = 93, sample std 3.
+        let acc = both.accuracy.unwrap();
+        assert_eq!((acc.mean, acc.std, acc.n), (93.0, 3.0, 3));
+        // Another scale (other epochs) is another experiment: nothing is taken.
+        let longer = Summary::new("x", "", "flex", "8 x 50", &[r(2, 90.0)]);
+        assert_eq!(now.clone().with_earlier(&longer), now);
     }
 
     #[test]

@@ -107,6 +107,20 @@ fn quickstart_learns_and_resume_matches_an_uninterrupted_run() {
     assert_eq!(throughput(&finished_again), throughput(&after_resume));
     assert_eq!(metrics(&resumed), metrics(&straight));
 
+    // Another seed trained into the same directory joins the first in its summary.
+    let one_more = RunOptions {
+        seeds: Some(vec![8]),
+        ..rest.clone()
+    };
+    let both = hpn_train::run(&config, &one_more).unwrap();
+    let seeds: Vec<u64> = both.seeds.iter().map(|s| s.seed).collect();
+    assert_eq!(seeds, vec![7, 8]);
+    assert_eq!(both.seeds[0], finished_again.seeds[0]);
+    assert_eq!(
+        hpn_train::Summary::load(&resumed.join("quickstart")).unwrap(),
+        Some(both)
+    );
+
     // Resuming with another learning rate would mix two experiments: refused, nothing written.
     let mut changed = config.clone();
     changed.optimizer.learning_rate = 0.05;
