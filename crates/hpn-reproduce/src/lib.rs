@@ -45,7 +45,7 @@ pub use manifest::{Claim, Experiment, Imbalance, MANIFEST_FILE, Manifest, Metric
 pub use page::{fidelity_markdown, render, verdict_markdown};
 pub use plot::{claim_figure, has_figure};
 pub use publish::{publish, results_dir};
-pub use record::{Record, ReferenceRecord, combine, missing_seeds};
+pub use record::{Record, ReferenceRecord, ReferenceSeed, combine, missing_seeds};
 pub use results::Results;
 pub use rules::{ROTATED_ACCURACY_BAR, ROTATED_MAE_BAR, Rule, TEN_CLASS_BAR};
 pub use run::{ClaimOutcome, ReproduceOptions, Reproduction, quick_version, reproduce};

@@ -71,8 +71,8 @@ fn reference_markdown(rows: &[Comparison]) -> String {
          |---|---|---|---|---|---|---|---|\n",
     );
     for c in rows {
-        let collapsed = if c.collapsed > 0 {
-            format!(" (**{} collapsed**)", c.collapsed)
+        let collapsed = if c.reference.collapsed > 0 {
+            format!(" (**{} collapsed**)", c.reference.collapsed)
         } else {
             String::new()
         };
@@ -80,16 +80,16 @@ fn reference_markdown(rows: &[Comparison]) -> String {
             "| {} | {} | {} | {} | {} | {} | {} | {}{} |\n",
             c.config,
             cell(c.hpn.accuracy),
-            cell(c.accuracy),
+            cell(c.reference.accuracy),
             fidelity_markdown(c.accuracy_fidelity()),
             cell(c.hpn.mae),
-            cell(c.mae),
+            cell(c.reference.mae),
             fidelity_markdown(c.mae_fidelity()),
-            c.seeds,
+            c.reference.seeds,
             collapsed
         ));
     }
-    let seconds: f64 = rows.iter().map(|c| c.seconds).sum();
+    let seconds: f64 = rows.iter().map(|c| c.reference.seconds).sum();
     s.push_str(&format!(
         "\nThe reference trained for {:.0} minutes (not counted in the claim's time above).\n\n",
         seconds / 60.0

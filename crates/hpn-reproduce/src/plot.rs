@@ -62,7 +62,12 @@ fn points(outcome: &ClaimOutcome, metric: Metric, log_x: bool) -> (Vec<String>, 
             .reference
             .iter()
             .find(|c| c.config == row.config)
-            .and_then(|c| value(c.accuracy.map(|v| v.mean), c.mae.map(|v| v.mean)));
+            .and_then(|c| {
+                value(
+                    c.reference.accuracy.map(|v| v.mean),
+                    c.reference.mae.map(|v| v.mean),
+                )
+            });
         out.push(Point {
             series: index,
             x: if log_x { x.log10() } else { x },

@@ -76,7 +76,7 @@ fn run_pages(reproduction: &Reproduction, out: &Path, dir: &Path) -> Result<(), 
                     .reference
                     .iter()
                     .find(|c| &c.config == config)
-                    .map(|c| c.record())
+                    .map(|c| c.reference.clone())
                     .or_else(|| {
                         reproduction
                             .records

@@ -14,6 +14,23 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ReproduceError, write_error};
 
+/// One seed of the PyTorch reference: its figures from `result.json`, and whether it trained
+/// by hpn's bars (accuracy at least [`hpn_train::CHANCE_FACTOR`] x chance, fewer than
+/// [`hpn_train::ONE_CLASS_FRACTION`] of the test images in one class).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceSeed {
+    /// The seed.
+    pub seed: u64,
+    /// Test accuracy (%), for a task with classes.
+    pub accuracy: Option<f64>,
+    /// Test MAE, for a task with a regression target.
+    pub mae: Option<f64>,
+    /// Whether the seed did not train (left out of the means).
+    pub collapsed: bool,
+    /// Training seconds.
+    pub seconds: f64,
+}
+
 /// The reference's figures for one experiment, as [`crate::reference::Comparison`] holds them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReferenceRecord {
@@ -27,6 +44,29 @@ pub struct ReferenceRecord {
     pub seeds: usize,
     /// The reference's training seconds over its seeds.
     pub seconds: f64,
+    /// Each seed's line, in seed order, so that a later reproduction with more seeds trains
+    /// only the new ones. Empty in records written before lines were kept: such a record is
+    /// used only while hpn has no more seeds than it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_seed: Vec<ReferenceSeed>,
+}
+
+impl ReferenceRecord {
+    /// The figures of `lines`: mean and sample std of accuracy and MAE over the seeds that
+    /// trained, the collapsed ones counted apart, seconds summed over all.
+    pub fn of(lines: Vec<ReferenceSeed>) -> Self {
+        let trained = || lines.iter().filter(|l| !l.collapsed);
+        let accuracy: Vec<f64> = trained().filter_map(|l| l.accuracy).collect();
+        let mae: Vec<f64> = trained().filter_map(|l| l.mae).collect();
+        ReferenceRecord {
+            accuracy: MeanStd::of(&accuracy),
+            mae: MeanStd::of(&mae),
+            collapsed: lines.iter().filter(|l| l.collapsed).count(),
+            seeds: lines.len(),
+            seconds: lines.iter().map(|l| l.seconds).sum(),
+            per_seed: lines,
+        }
+    }
 }
 
 /// One experiment's published results.
@@ -229,19 +269,42 @@ epochs = 2
         }
     }
 
+    fn reference_line(seed: u64, accuracy: f64, collapsed: bool) -> ReferenceSeed {
+        ReferenceSeed {
+            seed,
+            accuracy: Some(accuracy),
+            mae: None,
+            collapsed,
+            seconds: 60.0,
+        }
+    }
+
+    #[test]
+    fn reference_figures_leave_collapsed_seeds_out_of_the_means_but_count_them() {
+        let r = ReferenceRecord::of(vec![
+            reference_line(1, 80.0, false),
+            reference_line(2, 10.0, true),
+            reference_line(3, 84.0, false),
+        ]);
+        // (80 + 84) / 2 = 82; sample std sqrt(((80-82)^2 + (84-82)^2) / 1) = sqrt(8).
+        let acc = r.accuracy.unwrap();
+        assert_eq!((acc.mean, acc.n), (82.0, 2));
+        assert!((acc.std - 8f64.sqrt()).abs() < 1e-12);
+        assert_eq!((r.collapsed, r.seeds, r.seconds), (1, 3, 180.0));
+        assert_eq!(r.mae, None);
+        assert_eq!(r.per_seed.len(), 3);
+    }
+
     #[test]
     fn a_record_survives_a_round_trip_and_a_corrupt_one_names_its_file() {
         let dir = tempfile::tempdir().unwrap();
         let record = Record {
             experiment: EXPERIMENT.into(),
             summary: summary(vec![line(1, 90.0), line(2, 92.0)]),
-            reference: Some(ReferenceRecord {
-                accuracy: MeanStd::of(&[91.0, 93.0]),
-                mae: None,
-                collapsed: 0,
-                seeds: 2,
-                seconds: 120.0,
-            }),
+            reference: Some(ReferenceRecord::of(vec![
+                reference_line(1, 91.0, false),
+                reference_line(2, 93.0, false),
+            ])),
         };
         record.write(dir.path()).unwrap();
         assert_eq!(Record::load(dir.path(), "claim-x").unwrap(), Some(record));

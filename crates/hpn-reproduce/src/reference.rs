@@ -10,12 +10,15 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hpn_train::{CHANCE_FACTOR, ExperimentConfig, MeanStd, ONE_CLASS_FRACTION, Summary};
+use hpn_train::{
+    CHANCE_FACTOR, ExperimentConfig, MeanStd, ONE_CLASS_FRACTION, RunOptions, Summary,
+};
 use serde::Deserialize;
 
 use crate::error::{ReproduceError, write_error};
-use crate::record::ReferenceRecord;
-use crate::run::Reproduction;
+use crate::manifest::Manifest;
+use crate::record::{ReferenceRecord, ReferenceSeed};
+use crate::run::{Reproduction, quick_version};
 
 /// The smallest gap between hpn's and the reference's means that counts as a difference
 /// whatever the spread: 1.5 points of accuracy, 1.5 degrees of MAE.
@@ -112,59 +115,37 @@ struct ReferenceResult {
     seconds: f64,
 }
 
-/// One key setting: hpn's summary and the reference's trained seeds.
+/// One key setting: hpn's summary and the reference's seeds.
 #[derive(Clone, Debug)]
 pub struct Comparison {
     /// The experiment name.
     pub config: String,
     /// hpn's summary of it.
     pub hpn: Summary,
-    /// The reference's accuracy (%) over its trained seeds.
-    pub accuracy: Option<MeanStd>,
-    /// The reference's MAE over its trained seeds.
-    pub mae: Option<MeanStd>,
-    /// Reference seeds that did not train by hpn's bars (left out of the means).
-    pub collapsed: usize,
-    /// Reference seeds read.
-    pub seeds: usize,
-    /// The reference's training seconds over its seeds.
-    pub seconds: f64,
+    /// The reference's figures over its seeds, as the published record keeps them.
+    pub reference: ReferenceRecord,
 }
 
 impl Comparison {
-    /// The reference's side, as a published record keeps it.
-    pub fn record(&self) -> ReferenceRecord {
-        ReferenceRecord {
-            accuracy: self.accuracy,
-            mae: self.mae,
-            collapsed: self.collapsed,
-            seeds: self.seeds,
-            seconds: self.seconds,
-        }
-    }
-
-    /// hpn's summary beside the reference's side from a published record.
-    pub fn from_record(hpn: Summary, record: &ReferenceRecord) -> Self {
+    /// hpn's summary beside the reference's figures.
+    pub fn new(hpn: Summary, reference: ReferenceRecord) -> Self {
         Comparison {
             config: hpn.name.clone(),
             hpn,
-            accuracy: record.accuracy,
-            mae: record.mae,
-            collapsed: record.collapsed,
-            seeds: record.seeds,
-            seconds: record.seconds,
+            reference,
         }
     }
 
     /// Fidelity of the accuracy, when either side has one.
     pub fn accuracy_fidelity(&self) -> Option<Fidelity> {
-        (self.hpn.accuracy.is_some() || self.accuracy.is_some())
-            .then(|| fidelity(self.hpn.accuracy, self.accuracy))
+        (self.hpn.accuracy.is_some() || self.reference.accuracy.is_some())
+            .then(|| fidelity(self.hpn.accuracy, self.reference.accuracy))
     }
 
     /// Fidelity of the MAE, when either side has one.
     pub fn mae_fidelity(&self) -> Option<Fidelity> {
-        (self.hpn.mae.is_some() || self.mae.is_some()).then(|| fidelity(self.hpn.mae, self.mae))
+        (self.hpn.mae.is_some() || self.reference.mae.is_some())
+            .then(|| fidelity(self.hpn.mae, self.reference.mae))
     }
 }
 
@@ -175,12 +156,13 @@ fn result_path(run_dir: &Path, seed: u64) -> PathBuf {
         .join("result.json")
 }
 
-/// Exports the data of `run_dir` (once) and trains every seed of `summary` with the reference
-/// that has no `result.json` yet.
+/// Exports the data of `run_dir` (once) and trains each of `seeds` with the reference that
+/// has no `result.json` yet.
 fn train_reference(
     reference: &Reference,
     run_dir: &Path,
-    summary: &Summary,
+    name: &str,
+    seeds: &[u64],
     cache: &Path,
 ) -> Result<(), ReproduceError> {
     let data = run_dir.join("reference").join("data");
@@ -188,35 +170,28 @@ fn train_reference(
         let config = ExperimentConfig::load(&run_dir.join("config.toml"))?;
         let prepared = hpn_train::data::prepare(&config, cache)?;
         std::fs::create_dir_all(&data).map_err(write_error(&data))?;
-        for (set, name) in [(&prepared.train, "train"), (&prepared.eval, "eval")] {
-            hpn_data::write_npy_arrays(set, &data, name).map_err(|e| {
+        for (set, split) in [(&prepared.train, "train"), (&prepared.eval, "eval")] {
+            hpn_data::write_npy_arrays(set, &data, split).map_err(|e| {
                 ReproduceError::Reference(format!(
-                    "cannot export the {name} data of {}: {e}",
+                    "cannot export the {split} data of {}: {e}",
                     run_dir.display()
                 ))
             })?;
         }
     }
-    for seed in &summary.seeds {
-        if result_path(run_dir, seed.seed).exists() {
+    for &seed in seeds {
+        if result_path(run_dir, seed).exists() {
             continue;
         }
-        let out = run_dir
-            .join("reference")
-            .join(format!("seed-{}", seed.seed));
-        println!(
-            "reference: {} seed {} ({})",
-            summary.name,
-            seed.seed,
-            out.display()
-        );
+        let out = run_dir.join("reference").join(format!("seed-{seed}"));
+        println!("reference: {name} seed {seed} ({})", out.display());
         let status = Command::new(&reference.python)
             .arg(&reference.script)
             .arg("--run")
             .arg(run_dir)
             .arg("--data")
             .arg(&data)
-            .args(["--seed", &seed.seed.to_string()])
+            .args(["--seed", &seed.to_string()])
             .arg("--out")
             .arg(&out)
             .args(["--threads", &reference.threads.to_string()])
@@ -229,56 +204,71 @@ fn train_reference(
             })?;
         if !status.success() {
             return Err(ReproduceError::Reference(format!(
-                "it failed on {} seed {} ({status}); its output is above",
-                summary.name, seed.seed
+                "it failed on {name} seed {seed} ({status}); its output is above"
             )));
         }
     }
     Ok(())
 }
 
-/// Reads the reference's seeds of `run_dir`; seeds that did not train by hpn's bars (for a
-/// task with `classes` classes) are counted apart and left out of the means.
-fn read_reference(
+/// The reference's line for `seed` from `<run_dir>/reference/seed-<s>/result.json`, if it
+/// exists; for a task with `classes` classes, a seed below [`CHANCE_FACTOR`] x chance or with
+/// [`ONE_CLASS_FRACTION`] of its predictions in one class is marked collapsed.
+fn read_seed(
     run_dir: &Path,
-    hpn: Summary,
+    seed: u64,
     classes: Option<usize>,
-) -> Result<Comparison, ReproduceError> {
-    let (mut accuracy, mut mae) = (Vec::new(), Vec::new());
-    let (mut collapsed, mut seeds, mut seconds) = (0, 0, 0.0);
-    for seed in &hpn.seeds {
-        let path = result_path(run_dir, seed.seed);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        let r: ReferenceResult = serde_json::from_str(&text).map_err(|e| {
-            ReproduceError::Reference(format!("{}: not a reference result: {e}", path.display()))
-        })?;
-        seeds += 1;
-        seconds += r.seconds;
-        let untrained = match (r.accuracy, classes) {
-            (Some(a), Some(k)) if k > 1 => {
-                a < CHANCE_FACTOR * 100.0 / k as f64
-                    || r.largest_class_fraction.unwrap_or(0.0) >= ONE_CLASS_FRACTION
-            }
-            _ => false,
-        };
-        if untrained {
-            collapsed += 1;
-            continue;
+) -> Result<Option<ReferenceSeed>, ReproduceError> {
+    let path = result_path(run_dir, seed);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let r: ReferenceResult = serde_json::from_str(&text).map_err(|e| {
+        ReproduceError::Reference(format!("{}: not a reference result: {e}", path.display()))
+    })?;
+    let collapsed = match (r.accuracy, classes) {
+        (Some(a), Some(k)) if k > 1 => {
+            a < CHANCE_FACTOR * 100.0 / k as f64
+                || r.largest_class_fraction.unwrap_or(0.0) >= ONE_CLASS_FRACTION
         }
-        accuracy.extend(r.accuracy);
-        mae.extend(r.mae);
-    }
-    Ok(Comparison {
-        config: hpn.name.clone(),
-        hpn,
-        accuracy: MeanStd::of(&accuracy),
-        mae: MeanStd::of(&mae),
+        _ => false,
+    };
+    Ok(Some(ReferenceSeed {
+        seed,
+        accuracy: r.accuracy,
+        mae: r.mae,
         collapsed,
-        seeds,
-        seconds,
-    })
+        seconds: r.seconds,
+    }))
+}
+
+/// The classes of the task in a run directory's `head.json` (`None` for regression).
+fn classes_of(run_dir: &Path) -> Result<Option<usize>, ReproduceError> {
+    let head = hpn_train::SavedHead::load(run_dir)?;
+    Ok((head.task != hpn_train::config::Task::Regression).then_some(head.class_names.len()))
+}
+
+/// The reference's lines for `seeds`, in that order: from the run directory where it has a
+/// result, else from `recorded`; seeds in neither are left out.
+fn lines_for(
+    run_dir: &Path,
+    seeds: &[u64],
+    recorded: &[ReferenceSeed],
+) -> Result<Vec<ReferenceSeed>, ReproduceError> {
+    let classes = if run_dir.join(hpn_train::HEAD_FILE).exists() {
+        Some(classes_of(run_dir)?)
+    } else {
+        None
+    };
+    let mut lines = Vec::new();
+    for &seed in seeds {
+        let local = match classes {
+            Some(classes) => read_seed(run_dir, seed, classes)?,
+            None => None,
+        };
+        lines.extend(local.or_else(|| recorded.iter().find(|l| l.seed == seed).cloned()));
+    }
+    Ok(lines)
 }
 
 /// Puts the reference's figures from the published records beside hpn for the key settings of
@@ -292,62 +282,92 @@ pub fn attach_published(reproduction: &mut Reproduction) {
             .filter_map(|config| {
                 let summary = outcome.results.get(config)?.clone();
                 let record = reproduction.records.get(config)?.reference.as_ref()?;
-                Some(Comparison::from_record(summary, record))
+                Some(Comparison::new(summary, record.clone()))
             })
             .collect();
     }
 }
 
+/// Writes hpn's run directory for `name` without training (see [`hpn_train::prepare`]), so
+/// that the reference can train seeds that hpn took from a published record.
+fn prepare_run_dir(
+    reproduction: &Reproduction,
+    name: &str,
+    out: &Path,
+) -> Result<(), ReproduceError> {
+    let Some(text) = reproduction.experiments.get(name) else {
+        return Ok(());
+    };
+    let file = Manifest::experiment_file(&reproduction.configs, name);
+    let mut config = ExperimentConfig::parse(text, &file)?;
+    if reproduction.quick {
+        config = quick_version(config);
+    }
+    println!("reference: preparing hpn's run directory of {name} (no training)");
+    hpn_train::prepare(
+        &config,
+        &RunOptions {
+            out: Some(out.to_path_buf()),
+            resume: true,
+            quiet: true,
+            ..RunOptions::default()
+        },
+    )?;
+    Ok(())
+}
+
 /// Trains (unless `report_only`) and reads the reference for the key settings of every claim
-/// that has results, and records the comparisons in each claim of `reproduction`. A published
-/// record with as many reference seeds as hpn has is used as it is; otherwise the reference
-/// trains the missing seeds where hpn's run directory is on this machine, and the record
-/// stands in where it is not.
+/// that has results, and records the comparisons in each claim of `reproduction`. For each of
+/// hpn's seeds the reference's line comes from the run directory's `result.json`, else from
+/// the published record; the seeds in neither are trained, after writing hpn's run directory
+/// without training where it is not on this machine. A record written before per-seed lines
+/// were kept stands as it is while it has as many seeds as hpn.
 pub fn attach(
     reference: &Reference,
     reproduction: &mut Reproduction,
     out: &Path,
 ) -> Result<(), ReproduceError> {
     let cache = out.join(".cache");
-    for outcome in &mut reproduction.claims {
+    for i in 0..reproduction.claims.len() {
         let mut rows = Vec::new();
-        for config in &outcome.claim.reference {
-            let Some(summary) = outcome.results.get(config).cloned() else {
+        for config in reproduction.claims[i].claim.reference.clone() {
+            let Some(summary) = reproduction.claims[i].results.get(&config).cloned() else {
                 continue;
             };
             let published = reproduction
                 .records
-                .get(config)
-                .and_then(|r| r.reference.as_ref());
-            if let Some(r) = published
+                .get(&config)
+                .and_then(|r| r.reference.clone());
+            if let Some(r) = &published
+                && r.per_seed.is_empty()
                 && r.seeds >= summary.seeds.len()
             {
-                rows.push(Comparison::from_record(summary, r));
+                rows.push(Comparison::new(summary, r.clone()));
                 continue;
             }
-            let run_dir = out.join(config);
-            let local = run_dir.join(hpn_train::HEAD_FILE).exists();
-            if local && !reference.report_only {
-                train_reference(reference, &run_dir, &summary, &cache)?;
-            }
-            let read = if local {
-                let head = hpn_train::SavedHead::load(&run_dir)?;
-                let classes = (head.task != hpn_train::config::Task::Regression)
-                    .then_some(head.class_names.len());
-                Some(read_reference(&run_dir, summary.clone(), classes)?)
-            } else {
-                None
-            };
-            match (read, published) {
-                (Some(c), Some(r)) if c.seeds < r.seeds => {
-                    rows.push(Comparison::from_record(summary, r))
+            let recorded = published.map(|r| r.per_seed).unwrap_or_default();
+            let seeds: Vec<u64> = summary.seeds.iter().map(|s| s.seed).collect();
+            let run_dir = out.join(&config);
+            let mut lines = lines_for(&run_dir, &seeds, &recorded)?;
+            if lines.len() < seeds.len() && !reference.report_only {
+                let missing: Vec<u64> = seeds
+                    .iter()
+                    .copied()
+                    .filter(|s| !lines.iter().any(|l| l.seed == *s))
+                    .collect();
+                if !run_dir.join(hpn_train::HEAD_FILE).exists() {
+                    prepare_run_dir(reproduction, &config, out)?;
                 }
-                (Some(c), _) => rows.push(c),
-                (None, Some(r)) => rows.push(Comparison::from_record(summary, r)),
-                (None, None) => {}
+                if run_dir.join(hpn_train::HEAD_FILE).exists() {
+                    train_reference(reference, &run_dir, &config, &missing, &cache)?;
+                    lines = lines_for(&run_dir, &seeds, &recorded)?;
+                }
+            }
+            if !lines.is_empty() {
+                rows.push(Comparison::new(summary, ReferenceRecord::of(lines)));
             }
         }
-        outcome.reference = rows;
+        reproduction.claims[i].reference = rows;
     }
     Ok(())
 }

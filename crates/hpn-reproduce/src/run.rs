@@ -65,6 +65,9 @@ pub struct Reproduction {
     pub experiments: BTreeMap<String, String>,
     /// The published records that stood for an experiment, by experiment name.
     pub records: BTreeMap<String, Record>,
+    /// The folder of the experiment files (what relative paths in `experiments` are read
+    /// against).
+    pub configs: PathBuf,
 }
 
 /// Shrinks an experiment to a smoke test: one seed, one epoch, at most 20 training and 10
@@ -145,6 +148,7 @@ pub fn reproduce(options: &ReproduceOptions) -> Result<Reproduction, ReproduceEr
         quick: options.quick,
         experiments: found.experiments,
         records: found.records,
+        configs: options.configs.clone(),
     })
 }
 

@@ -166,3 +166,114 @@ fn published_records_stand_in_for_training_until_the_experiment_changes() {
         .collect();
     assert_eq!(trained_dirs, vec![config.to_string()]);
 }
+
+/// A stand-in for `reference/hpn_torch.py`, run by `sh`: it checks that hpn's run directory
+/// is there, logs the seed it was asked for and writes a result of 80 + seed + 0.5 %.
+fn fake_reference(dir: &Path) -> (hpn_reproduce::reference::Reference, std::path::PathBuf) {
+    let log = dir.join("trained.log");
+    let script = dir.join("fake_reference.sh");
+    std::fs::write(
+        &script,
+        format!(
+            r#"while [ $# -gt 0 ]; do
+  case "$1" in --seed) seed=$2; shift 2;; --out) out=$2; shift 2;; --run) run=$2; shift 2;; *) shift;; esac
+done
+test -f "$run/head.json" && test -f "$run/config.toml" || exit 3
+mkdir -p "$out"
+echo "$(basename "$run") $seed" >> '{}'
+printf '{{"accuracy": 8%s.5, "mae": null, "largest_class_fraction": 0.2, "seconds": 2.0}}' "$seed" > "$out/result.json"
+"#,
+            log.display()
+        ),
+    )
+    .unwrap();
+    let reference = hpn_reproduce::reference::Reference {
+        python: "sh".into(),
+        script,
+        threads: 1,
+        report_only: false,
+    };
+    (reference, log)
+}
+
+fn lines(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn the_reference_trains_only_the_seeds_that_no_record_or_run_directory_has() {
+    use hpn_reproduce::reference::attach;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (first, second, third, pages, scripts) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let (reference, log) = fake_reference(scripts.path());
+    let options = ReproduceOptions {
+        configs: root.join("configs/reproduce"),
+        quick: true,
+        out: first.path().to_path_buf(),
+        only: vec!["claim4".into()],
+        quiet: true,
+        report_only: false,
+        published: None,
+    };
+    let mut trained = reproduce(&options).unwrap();
+    attach(&reference, &mut trained, first.path()).unwrap();
+    // claim 4's key settings, one seed each at smoke size.
+    let keys = ["claim4-mnist-few-hpn", "claim4-mnist-few-softmax"];
+    assert_eq!(
+        lines(&log),
+        keys.iter().map(|k| format!("{k} 1")).collect::<Vec<_>>()
+    );
+    let rows = &trained.claims[3].reference;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].reference.accuracy.unwrap().mean, 81.5);
+    assert_eq!(rows[0].reference.per_seed[0].seed, 1);
+    let device = select_device(BackendKind::Flex).unwrap();
+    publish(&trained, first.path(), pages.path(), &device).unwrap();
+    let records = pages.path().join("runs");
+    let record = Record::load(&records, keys[0]).unwrap().unwrap();
+    assert_eq!(record.reference.as_ref(), Some(&rows[0].reference));
+
+    // With the records and an empty output folder, hpn and the reference both stand: nothing
+    // runs.
+    let again = ReproduceOptions {
+        out: second.path().to_path_buf(),
+        published: Some(records.clone()),
+        ..options.clone()
+    };
+    let mut from_records = reproduce(&again).unwrap();
+    attach(&reference, &mut from_records, second.path()).unwrap();
+    assert_eq!(lines(&log).len(), 2);
+    assert_eq!(render(&from_records), render(&trained));
+
+    // A record whose reference lacks the seed: hpn's run directory is written without
+    // training and the reference trains that seed alone.
+    let mut lacking = record.clone();
+    lacking.reference.as_mut().unwrap().per_seed.clear();
+    lacking.reference.as_mut().unwrap().seeds = 0;
+    lacking.write(&records).unwrap();
+    let mut partial = reproduce(&ReproduceOptions {
+        out: third.path().to_path_buf(),
+        ..again.clone()
+    })
+    .unwrap();
+    attach(&reference, &mut partial, third.path()).unwrap();
+    assert_eq!(lines(&log)[2..], [format!("{} 1", keys[0])]);
+    let run_dir = third.path().join(keys[0]);
+    assert!(run_dir.join("reference/data/train_images.npy").exists());
+    assert!(
+        !run_dir.join("seed-1").exists(),
+        "hpn trained a seed it had"
+    );
+    assert!(!third.path().join(keys[1]).exists());
+    assert_eq!(render(&partial), render(&trained));
+}
