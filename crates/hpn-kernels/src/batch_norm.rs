@@ -2,7 +2,11 @@
 //! (N, C, S) tensor, S the product of the spatial sizes: statistics and normalisation in two
 //! passes over the input, and the backward pass in two passes over the input and its gradient.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
+
+use crate::unfilled::filled;
 
 /// Shape of a batch-normalised tensor: N samples, C channels, S entries per channel and sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,11 +60,16 @@ pub struct NormBackward {
     pub beta: Vec<f32>,
 }
 
-/// Writes f(plane, c) into every plane (n, c) of `out`, in parallel.
-fn map_planes(out: &mut [f32], shape: &NormShape, f: impl Fn(&mut [f32], usize, usize) + Sync) {
-    out.par_chunks_mut(shape.spatial)
-        .enumerate()
-        .for_each(|(i, plane)| f(plane, i / shape.channels, i % shape.channels));
+/// A tensor of `shape` whose every plane (n, c) is written by f(plane, n, c), in parallel.
+fn map_planes(
+    shape: &NormShape,
+    f: impl Fn(&mut [MaybeUninit<f32>], usize, usize) + Sync,
+) -> Vec<f32> {
+    filled(shape.len(), |out| {
+        out.par_chunks_mut(shape.spatial)
+            .enumerate()
+            .for_each(|(i, plane)| f(plane, i / shape.channels, i % shape.channels))
+    })
 }
 
 /// Training-mode batch normalisation of `x` (N, C, S contiguous) with the per-channel `gamma`
@@ -109,12 +118,11 @@ pub fn batch_norm_train(
             (scale as f32, (b as f64 - mean * scale) as f32)
         })
         .collect();
-    let mut output = vec![0.0f32; x.len()];
-    map_planes(&mut output, shape, |plane, n, c| {
+    let output = map_planes(shape, |plane, n, c| {
         let (scale, shift) = coefficients[c];
         let src = &x[(n * shape.channels + c) * shape.spatial..][..shape.spatial];
         for (y, &v) in plane.iter_mut().zip(src) {
-            *y = v * scale + shift;
+            y.write(v * scale + shift);
         }
     });
     NormForward {
@@ -151,15 +159,13 @@ pub fn batch_norm_inference(
         .iter()
         .map(|&v| (v + epsilon as f32).sqrt())
         .collect();
-    let mut output = vec![0.0f32; x.len()];
-    map_planes(&mut output, shape, |plane, n, c| {
+    map_planes(shape, |plane, n, c| {
         let (m, s, g, b) = (mean[c], std[c], gamma[c], beta[c]);
         let src = &x[(n * shape.channels + c) * shape.spatial..][..shape.spatial];
         for (y, &v) in plane.iter_mut().zip(src) {
-            *y = ((v - m) / s) * g + b;
+            y.write(((v - m) / s) * g + b);
         }
-    });
-    output
+    })
 }
 
 /// Gradients of [`batch_norm_train`] given the output gradient `dy`, from the input, gamma and
@@ -213,13 +219,12 @@ pub fn batch_norm_train_backward(
             (a as f32, b as f32, d as f32)
         })
         .collect();
-    let mut input = vec![0.0f32; x.len()];
-    map_planes(&mut input, shape, |plane, n, c| {
+    let input = map_planes(shape, |plane, n, c| {
         let (a, b, d) = coefficients[c];
         let start = (n * shape.channels + c) * shape.spatial;
         let (xs, gs) = (&x[start..][..shape.spatial], &dy[start..][..shape.spatial]);
         for ((out, &v), &g) in plane.iter_mut().zip(xs).zip(gs) {
-            *out = a * g + b * v + d;
+            out.write(a * g + b * v + d);
         }
     });
     NormBackward {

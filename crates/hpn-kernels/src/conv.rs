@@ -24,10 +24,13 @@
 //! over K column-shifted copies of the padded image instead of one over its K^2-row column
 //! matrix, a third of the copying.
 
+use std::mem::MaybeUninit;
+
 use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
 use crate::conv_shifted;
+use crate::unfilled::{filled, write_copy, write_ptr};
 
 /// Column-matrix entries one thread aims to hold at a time (256 Ki floats, 1 MiB), which sets how
 /// many samples go into one matrix product.
@@ -122,22 +125,22 @@ impl ConvShape {
             .collect()
     }
 
-    /// A zeroed buffer of `sample_len` values per sample, filled by `fill(chunk, first, count)`
-    /// on one rayon task per [`Self::thread_ranges`] entry; `chunk` holds samples
-    /// `first..first + count`.
+    /// A buffer of `sample_len` values per sample, written in full by
+    /// `fill(chunk, first, count)` on one rayon task per [`Self::thread_ranges`] entry
+    /// (see [`filled`]); `chunk` holds samples `first..first + count`.
     pub(crate) fn per_sample_chunks(
         &self,
         sample_len: usize,
-        fill: impl Fn(&mut [f32], usize, usize) + Sync,
+        fill: impl Fn(&mut [MaybeUninit<f32>], usize, usize) + Sync,
     ) -> Vec<f32> {
         let ranges = self.thread_ranges();
         let per_thread = ranges[0].1;
-        let mut buffer = vec![0.0f32; self.batch * sample_len];
-        buffer
-            .par_chunks_mut(per_thread * sample_len)
-            .zip(ranges)
-            .for_each(|(chunk, (first, count))| fill(chunk, first, count));
-        buffer
+        filled(self.batch * sample_len, |buffer| {
+            buffer
+                .par_chunks_mut(per_thread * sample_len)
+                .zip(ranges)
+                .for_each(|(chunk, (first, count))| fill(chunk, first, count))
+        })
     }
 }
 
@@ -320,13 +323,17 @@ pub fn conv2d(input: &[f32], weight: &[f32], shape: &ConvShape) -> Vec<f32> {
             let width = taken * plane;
             let cols = im2col(input, shape, first + start, taken, &mut padded, &mut cols);
             let out = &mut out[start * sample_out..(start + taken) * sample_out];
-            let dst = if taken == 1 { &mut *out } else { &mut wide[..] };
-            // SAFETY: dst holds O rows of `width` entries; lhs is W, O x CKK row-major;
-            // rhs is cols, CKK x width row-major.
+            let dst = if taken == 1 {
+                write_ptr(out)
+            } else {
+                wide.as_mut_ptr()
+            };
+            // SAFETY: dst holds O rows of `width` entries, all written, none read; lhs is W,
+            // O x CKK row-major; rhs is cols, CKK x width row-major.
             unsafe {
                 product(
                     (shape.out_channels, width, patch),
-                    dst.as_mut_ptr(),
+                    dst,
                     width,
                     false,
                     (weight.as_ptr(), 1, patch),
@@ -338,7 +345,7 @@ pub fn conv2d(input: &[f32], weight: &[f32], shape: &ConvShape) -> Vec<f32> {
                     for o in 0..shape.out_channels {
                         let src = o * width + j * plane;
                         let dst = (j * shape.out_channels + o) * plane;
-                        out[dst..dst + plane].copy_from_slice(&wide[src..src + plane]);
+                        write_copy(&mut out[dst..dst + plane], &wide[src..src + plane]);
                     }
                 }
             }
@@ -454,8 +461,10 @@ fn col2im_input_grad(output_grad: &[f32], weight: &[f32], shape: &ConvShape) -> 
                 for c in 0..shape.in_channels {
                     for y in 0..h {
                         let src = (c * ph + y + p) * pw + p;
-                        dx[(c * h + y) * w..(c * h + y + 1) * w]
-                            .copy_from_slice(&padded[src..src + w]);
+                        write_copy(
+                            &mut dx[(c * h + y) * w..(c * h + y + 1) * w],
+                            &padded[src..src + w],
+                        );
                     }
                 }
             }

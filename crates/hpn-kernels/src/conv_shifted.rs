@@ -19,6 +19,7 @@
 //! Each output is summed as K partial products of C K terms each, added in ky order.
 
 use crate::conv::{COLUMN_BUDGET, ConvShape, product, weight_grad_partials};
+use crate::unfilled::write_copy;
 
 /// Whether a convolution goes through the shifted copies: stride 1, a kernel wider than 1 (a
 /// 1x1 convolution already multiplies the image itself) and at most one padded row in
@@ -172,7 +173,7 @@ pub(crate) fn conv2d_shifted(input: &[f32], weight: &[f32], shape: &ConvShape) -
                 for o in 0..o_count {
                     let src = o * positions + j * geometry.per_sample();
                     let dst = ((start + j) * o_count + o) * plane;
-                    out[dst..dst + plane].copy_from_slice(&wide[src..src + plane]);
+                    write_copy(&mut out[dst..dst + plane], &wide[src..src + plane]);
                 }
             }
         }

@@ -41,6 +41,7 @@ mod conv_extension;
 mod conv_shifted;
 pub mod max_pool;
 mod max_pool_extension;
+mod unfilled;
 
 pub use batch_norm_extension::batch_norm_forward;
 pub use conv_extension::conv2d_forward;
