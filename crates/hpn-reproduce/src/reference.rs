@@ -288,6 +288,21 @@ pub fn attach_published(reproduction: &mut Reproduction) {
     }
 }
 
+/// The reference's figures for one setting from the `lines` found for hpn's seeds (run
+/// directory first, then the record's lines) and the `published` record: a record written
+/// before lines were kept stands while fewer seeds than it holds were found; otherwise the
+/// lines, if any.
+fn figures(
+    published: Option<ReferenceRecord>,
+    lines: Vec<ReferenceSeed>,
+) -> Option<ReferenceRecord> {
+    match published {
+        Some(r) if r.per_seed.is_empty() && lines.len() < r.seeds => Some(r),
+        _ if !lines.is_empty() => Some(ReferenceRecord::of(lines)),
+        _ => None,
+    }
+}
+
 /// Writes hpn's run directory for `name` without training (see [`hpn_train::prepare`]), so
 /// that the reference can train seeds that hpn took from a published record.
 fn prepare_run_dir(
@@ -321,7 +336,8 @@ fn prepare_run_dir(
 /// hpn's seeds the reference's line comes from the run directory's `result.json`, else from
 /// the published record; the seeds in neither are trained, after writing hpn's run directory
 /// without training where it is not on this machine. A record written before per-seed lines
-/// were kept stands as it is while it has as many seeds as hpn.
+/// were kept stands as it is while it has as many seeds as hpn, or more than this machine has
+/// results for.
 pub fn attach(
     reference: &Reference,
     reproduction: &mut Reproduction,
@@ -345,7 +361,10 @@ pub fn attach(
                 rows.push(Comparison::new(summary, r.clone()));
                 continue;
             }
-            let recorded = published.map(|r| r.per_seed).unwrap_or_default();
+            let recorded = published
+                .as_ref()
+                .map(|r| r.per_seed.clone())
+                .unwrap_or_default();
             let seeds: Vec<u64> = summary.seeds.iter().map(|s| s.seed).collect();
             let run_dir = out.join(&config);
             let mut lines = lines_for(&run_dir, &seeds, &recorded)?;
@@ -363,8 +382,8 @@ pub fn attach(
                     lines = lines_for(&run_dir, &seeds, &recorded)?;
                 }
             }
-            if !lines.is_empty() {
-                rows.push(Comparison::new(summary, ReferenceRecord::of(lines)));
+            if let Some(figures) = figures(published, lines) {
+                rows.push(Comparison::new(summary, figures));
             }
         }
         reproduction.claims[i].reference = rows;
@@ -382,6 +401,45 @@ mod tests {
 
     fn agrees(f: Fidelity) -> bool {
         matches!(f, Fidelity::Agrees { .. })
+    }
+
+    fn line(seed: u64, accuracy: f64) -> ReferenceSeed {
+        ReferenceSeed {
+            seed,
+            accuracy: Some(accuracy),
+            mae: None,
+            collapsed: false,
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn a_record_without_lines_stands_until_as_many_seeds_are_found() {
+        let old = ReferenceRecord {
+            accuracy: ms(90.0, 1.0, 2),
+            mae: None,
+            collapsed: 0,
+            seeds: 2,
+            seconds: 100.0,
+            per_seed: Vec::new(),
+        };
+        // One seed found: the two-seed record stands.
+        assert_eq!(
+            figures(Some(old.clone()), vec![line(1, 80.0)]),
+            Some(old.clone())
+        );
+        // Two or three found: they replace it.
+        let found = vec![line(1, 80.0), line(2, 82.0), line(3, 84.0)];
+        let new = figures(Some(old.clone()), found.clone()).unwrap();
+        assert_eq!((new.accuracy.unwrap().mean, new.seeds), (82.0, 3));
+        assert_eq!(
+            figures(None, found.clone()),
+            Some(ReferenceRecord::of(found))
+        );
+        // A record with lines has already given them to `lines`; nothing found, nothing shown.
+        let with_lines = ReferenceRecord::of(vec![line(1, 80.0)]);
+        assert_eq!(figures(Some(with_lines), Vec::new()), None);
+        assert_eq!(figures(None, Vec::new()), None);
     }
 
     #[test]
