@@ -320,11 +320,11 @@ mod tests {
         assert!(MeanStd::of(&[]).is_none());
     }
 
-    #[test]
-    fn table_has_a_row_per_seed_and_a_mean_row() {
-        let r = |seed, acc| SeedResult {
+    /// A seed that trained to `accuracy`, at 100 images/s for 10 s.
+    fn trained_seed(seed: u64, accuracy: f64) -> SeedResult {
+        SeedResult {
             seed,
-            accuracy: Some(acc),
+            accuracy: Some(accuracy),
             mae: None,
             images_per_second: 100.0,
             seconds: 10.0,
@@ -332,7 +332,12 @@ mod tests {
             incremental: None,
             collapse: Vec::new(),
             dir: Default::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn table_has_a_row_per_seed_and_a_mean_row() {
+        let r = trained_seed;
         let s = Summary::new("x", "", "flex", "1 x 10", &[r(1, 90.0), r(2, 92.0)]);
         let md = s.markdown();
         assert!(md.contains("| 1 | 90.00 | - |"), "{md}");
@@ -342,17 +347,7 @@ mod tests {
 
     #[test]
     fn a_summary_keeps_earlier_seeds_of_the_same_scale_in_seed_order() {
-        let r = |seed, acc| SeedResult {
-            seed,
-            accuracy: Some(acc),
-            mae: None,
-            images_per_second: 100.0,
-            seconds: 10.0,
-            auroc: None,
-            incremental: None,
-            collapse: Vec::new(),
-            dir: Default::default(),
-        };
+        let r = trained_seed;
         let earlier = Summary::new("x", "", "flex", "4 x 50", &[r(2, 90.0), r(3, 50.0)]);
         let now = Summary::new("x", "", "flex", "4 x 50", &[r(1, 93.0), r(3, 96.0)]);
         let both = now.clone().with_earlier(&earlier);
