@@ -29,8 +29,8 @@ use std::mem::MaybeUninit;
 use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
-use crate::conv_shifted;
 use crate::unfilled::{filled, write_copy, write_ptr};
+use crate::{conv_direct, conv_shifted};
 
 /// Column-matrix entries one thread aims to hold at a time (256 Ki floats, 1 MiB), which sets how
 /// many samples go into one matrix product.
@@ -307,6 +307,9 @@ pub fn conv2d(input: &[f32], weight: &[f32], shape: &ConvShape) -> Vec<f32> {
         shape.out_channels * shape.patch_len(),
         "weight length"
     );
+    if conv_direct::applies(shape) {
+        return conv_direct::conv2d_direct(input, weight, shape);
+    }
     if conv_shifted::applies(shape) {
         return conv_shifted::conv2d_shifted(input, weight, shape);
     }
@@ -516,6 +519,9 @@ pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape)
         shape.batch * shape.sample_out(),
         "output gradient length"
     );
+    if conv_direct::applies_to_weight_grad(shape) {
+        return conv_direct::conv2d_weight_grad_direct(input, output_grad, shape);
+    }
     if conv_shifted::applies(shape) {
         return conv_shifted::conv2d_weight_grad_shifted(input, output_grad, shape);
     }
@@ -785,6 +791,69 @@ mod tests {
         }
     }
 
+    /// The direct AVX-512 forward (and so the stride-1 input gradient) and weight gradient,
+    /// called directly whatever map size the routing rules pick them for.
+    #[test]
+    fn direct_convolutions_match_the_definition() {
+        if !conv_direct::available() {
+            eprintln!("this CPU has no AVX-512F: the direct convolutions cannot run here");
+            return;
+        }
+        // (kernel, height, width, in channels, out channels): planes of 1, 16, 56, 95, 930 and
+        // 1,155 positions (partial tiles and a partial last vector; the last one more than a
+        // weight-gradient chunk, so in two chunks), 9 and 13 output channels (a block of 8 and
+        // channels left over; 3 blocks of 4 and one left in the weight gradient), K = 5 and 7.
+        for (kernel, height, width, in_channels, out_channels) in [
+            (3, 7, 8, 3, 4),
+            (3, 5, 19, 2, 9),
+            (3, 1, 1, 1, 1),
+            (3, 4, 4, 5, 16),
+            (5, 4, 6, 3, 4),
+            (7, 9, 10, 2, 3),
+            (3, 30, 31, 3, 13),
+            (3, 33, 35, 2, 5),
+        ] {
+            for batch in [1, 3, 5] {
+                let shape = ConvShape {
+                    batch,
+                    in_channels,
+                    out_channels,
+                    height,
+                    width,
+                    kernel,
+                    stride: 1,
+                    padding: kernel / 2,
+                };
+                assert!(conv_direct::applies(&shape), "{shape:?}");
+                let input = values(batch * shape.sample_in(), 3);
+                let weight = values(out_channels * shape.patch_len(), 5);
+                let output_grad = values(batch * shape.sample_out(), 9);
+                assert_close(
+                    &conv_direct::conv2d_direct(&input, &weight, &shape),
+                    &reference_forward(&input, &weight, &shape),
+                    &format!("direct forward {shape:?}"),
+                );
+                assert_close(
+                    &conv2d_input_grad(&output_grad, &weight, &shape),
+                    &reference_input_grad(&output_grad, &weight, &shape),
+                    &format!("direct input grad {shape:?}"),
+                );
+                if kernel == 3 {
+                    assert_eq!(
+                        conv_direct::applies_to_weight_grad(&shape),
+                        height >= 30,
+                        "{shape:?}"
+                    );
+                    assert_close(
+                        &conv_direct::conv2d_weight_grad_direct(&input, &output_grad, &shape),
+                        &reference(&input, &output_grad, &shape),
+                        &format!("direct weight grad {shape:?}"),
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn forward_and_both_gradients_match_the_definition() {
         // (stride, padding, kernel, height, width): stride 1 with the flipped-kernel input
@@ -837,6 +906,10 @@ mod tests {
             };
             assert_eq!(samples_per_product(&shape), 1, "{shape:?}");
             check_all(&shape);
+            if stride == 1 {
+                // check_all took the direct convolutions where the CPU has AVX-512F.
+                check_shifted(&shape);
+            }
         }
     }
 
@@ -849,7 +922,8 @@ mod tests {
         }
     }
 
-    /// All three passes give the same bits on 1, 2 and 3 threads, on both paths.
+    /// All three passes give the same bits on 1, 2 and 3 threads, on every path: for stride 1
+    /// the direct convolutions where the CPU has them, and the shifted copies called directly.
     #[test]
     fn results_do_not_depend_on_the_thread_count() {
         // Stride 1 (shifted copies, 24 x 34 x 32 entries per sample: 10 samples per product, 3
@@ -882,10 +956,17 @@ mod tests {
                     .build()
                     .unwrap();
                 pool.install(|| {
+                    let shifted = (stride == 1).then(|| {
+                        (
+                            conv_shifted::conv2d_shifted(&x, &w, &shape),
+                            conv_shifted::conv2d_weight_grad_shifted(&x, &dy, &shape),
+                        )
+                    });
                     (
                         conv2d(&x, &w, &shape),
                         conv2d_input_grad(&dy, &w, &shape),
                         conv2d_weight_grad(&x, &dy, &shape),
+                        shifted,
                     )
                 })
             };
@@ -903,6 +984,10 @@ mod tests {
                 assert!(
                     one.2 == other.2,
                     "weight gradient differs on {threads} threads, stride {stride}"
+                );
+                assert!(
+                    one.3 == other.3,
+                    "shifted copies differ on {threads} threads, stride {stride}"
                 );
             }
         }
@@ -934,7 +1019,13 @@ mod tests {
                 group > 1 && !shape.batch.is_multiple_of(group),
                 "{group} samples per product for {shape:?}"
             );
-            pool.install(|| check_all(&shape));
+            pool.install(|| {
+                check_all(&shape);
+                if stride == 1 {
+                    // check_all took the direct convolutions where the CPU has AVX-512F.
+                    check_shifted(&shape);
+                }
+            });
         }
     }
 

@@ -8,7 +8,8 @@
 //!
 //! - [`conv2d_forward`]: `conv.forward(x)` with each pass (forward, input gradient, weight
 //!   gradient) one im2col matrix product per group of samples, or for stride-1 layers on large
-//!   maps K products over K column-shifted copies of the image ([`conv`]);
+//!   maps K products over K column-shifted copies of the image, or, for stride-1 "same"
+//!   layers on a CPU with AVX-512, direct convolutions that read the image in place ([`conv`]);
 //! - [`batch_norm_forward`]: `bn.forward(x)`, in training mode on an autodiff Flex device
 //!   two passes forward and two backward ([`batch_norm`]) instead of a dozen element-wise
 //!   operations and layout copies;
@@ -37,6 +38,7 @@
 pub mod batch_norm;
 mod batch_norm_extension;
 pub mod conv;
+mod conv_direct;
 mod conv_extension;
 mod conv_shifted;
 pub mod max_pool;

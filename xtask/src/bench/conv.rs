@@ -5,8 +5,9 @@
 //! (2 O C K^2 H_o W_o N floating-point operations each).
 //!
 //! Layers: stage 1 (16 -> 16, 32x32, stride 1), the stage-2 entry (16 -> 32, stride 2),
-//! stage 2 (32 -> 32, 16x16) and stage 3 (64 -> 64, 8x8). Medians of `--iters` runs after one
-//! warm-up.
+//! stage 2 (32 -> 32, 16x16) and stage 3 (64 -> 64, 8x8); with `--network resnet18` the 3x3
+//! stride-1 layers of ResNet-18/34 at 224x224 input (64 channels at 56x56 to 512 at 7x7, batch
+//! 32). Medians of `--iters` runs after one warm-up.
 
 use anyhow::Result;
 use clap::Args;
@@ -16,6 +17,19 @@ pub struct ConvArgs {
     /// Timed runs per figure; the median is printed.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     iters: u64,
+    /// Which network's layers: the CIFAR ResNet-32 (batch 128) or ResNet-18/34 at 224x224
+    /// input (batch 32).
+    #[arg(long, value_enum, default_value_t = ConvNetwork::Resnet32)]
+    network: ConvNetwork,
+}
+
+/// The networks whose convolutions `bench conv` times.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ConvNetwork {
+    /// ResNet-32's four kinds of 3x3 layer, batch 128.
+    Resnet32,
+    /// ResNet-18/34's stride-1 3x3 layers of each stage, batch 32.
+    Resnet18,
 }
 
 #[cfg(not(feature = "flex"))]
@@ -36,14 +50,27 @@ pub fn run(args: ConvArgs) -> Result<()> {
     println!("threads: {}", super::threads());
 
     let device = Device::flex().autodiff();
-    let n = 128;
-    let layers = [
-        (16usize, 16usize, 32usize, 1usize),
-        (16, 32, 32, 2),
-        (32, 32, 16, 1),
-        (64, 64, 8, 1),
-    ];
-    for (c, o, hw, stride) in layers {
+    let (n, layers): (usize, &[(usize, usize, usize, usize)]) = match args.network {
+        ConvNetwork::Resnet32 => (
+            128,
+            &[
+                (16, 16, 32, 1),
+                (16, 32, 32, 2),
+                (32, 32, 16, 1),
+                (64, 64, 8, 1),
+            ],
+        ),
+        ConvNetwork::Resnet18 => (
+            32,
+            &[
+                (64, 64, 56, 1),
+                (128, 128, 28, 1),
+                (256, 256, 14, 1),
+                (512, 512, 7, 1),
+            ],
+        ),
+    };
+    for &(c, o, hw, stride) in layers {
         let conv = Conv2dConfig::new([c, o], [3, 3])
             .with_stride([stride, stride])
             .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
@@ -91,7 +118,7 @@ pub fn run(args: ConvArgs) -> Result<()> {
         );
     }
     println!("kernels alone (batch {n}):");
-    for (c, o, hw, stride) in layers {
+    for &(c, o, hw, stride) in layers {
         let shape = ConvShape {
             batch: n,
             in_channels: c,
