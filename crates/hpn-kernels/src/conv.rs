@@ -799,9 +799,10 @@ mod tests {
             eprintln!("this CPU has no AVX-512F: the direct convolutions cannot run here");
             return;
         }
-        // (kernel, height, width, in channels, out channels): planes of 1, 16, 56, 95, 930 and
-        // 1,155 positions (partial tiles and a partial last vector; the last one more than a
-        // weight-gradient chunk, so in two chunks), 9 and 13 output channels (a block of 8 and
+        // (kernel, height, width, in channels, out channels): planes of 1, 16, 56, 95, 320, 930
+        // and 1,155 positions (partial tiles and a partial last vector; 320 puts 3 samples in
+        // a weight-gradient group, so groups of 3 and 2 for a batch of 5; 1,155 is more than
+        // a chunk, so two chunks), 9 and 13 output channels (a block of 8 and
         // channels left over; 3 blocks of 4 and one left in the weight gradient), K = 5 and 7.
         for (kernel, height, width, in_channels, out_channels) in [
             (3, 7, 8, 3, 4),
@@ -810,6 +811,7 @@ mod tests {
             (3, 4, 4, 5, 16),
             (5, 4, 6, 3, 4),
             (7, 9, 10, 2, 3),
+            (3, 16, 20, 4, 8),
             (3, 30, 31, 3, 13),
             (3, 33, 35, 2, 5),
         ] {
@@ -841,7 +843,7 @@ mod tests {
                 if kernel == 3 {
                     assert_eq!(
                         conv_direct::applies_to_weight_grad(&shape),
-                        height >= 30,
+                        height * width >= 256,
                         "{shape:?}"
                     );
                     assert_close(

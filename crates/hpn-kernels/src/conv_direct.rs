@@ -26,7 +26,6 @@
 //! there than on an AVX-512 CPU (each CPU is deterministic on its own).
 
 use crate::conv::{ConvShape, weight_grad_partials};
-use crate::conv_shifted;
 
 /// Output channels per register tile.
 const BLOCK: usize = 8;
@@ -149,14 +148,17 @@ pub(crate) fn conv2d_direct(input: &[f32], weight: &[f32], shape: &ConvShape) ->
 const GRAD_BLOCK: usize = 4;
 
 /// Whether the weight gradient runs here: [`applies`], K = 3 (the only size whose
-/// accumulators are unrolled) and a map large enough for the shifted copies
-/// ([`conv_shifted::applies`]). On smaller maps the column-matrix products are as fast or
-/// faster: with `cargo xtask bench conv`, three alternating runs, this path took 91-93 GFLOP/s
-/// against 87-96 on a 16x16 map and 69-78 against 102-118 on an 8x8 one, while on the 32x32
-/// map it took 84-112 against the shifted copies' 62-79.
+/// accumulators are unrolled) and a map of at least [`GRAD_MIN_PLANE`] positions. On smaller
+/// maps the column-matrix products are as fast or faster, since each sample's plane is only a
+/// few vectors long: with `cargo xtask bench conv`, alternating runs, this path took 113-131
+/// GFLOP/s against 89-129 on a 16x16 map but 57-145 (median 92) against 86-142 (median 118) on
+/// an 8x8 one; on a 32x32 map 121-124 against the shifted copies' 62-79.
 pub(crate) fn applies_to_weight_grad(shape: &ConvShape) -> bool {
-    applies(shape) && shape.kernel == 3 && conv_shifted::applies(shape)
+    applies(shape) && shape.kernel == 3 && shape.height * shape.width >= GRAD_MIN_PLANE
 }
+
+/// The smallest map (H W positions) whose weight gradient runs here: 16x16.
+const GRAD_MIN_PLANE: usize = 256;
 
 /// [`conv2d_weight_grad`](crate::conv::conv2d_weight_grad) for a shape where
 /// [`applies_to_weight_grad`] holds:
@@ -178,7 +180,7 @@ pub(crate) fn conv2d_weight_grad_direct(
     let sample_in = c_count * plane;
     let sample_out = o_count * plane;
     let group = (GRAD_CHUNK / plane).clamp(1, shape.batch.max(1));
-    let masks = column_masks(shape);
+    let masks = vector_masks(shape);
     let weights = o_count * c_count * 9;
     let partials = weight_grad_partials(
         shape.batch,
@@ -239,6 +241,21 @@ pub(crate) fn conv2d_weight_grad_direct(
 /// [`GRAD_BLOCK`] output-gradient planes and one input plane, 5 Ki floats (20 KiB), within the
 /// L1 data cache.
 const GRAD_CHUNK: usize = 1024;
+
+/// [`column_masks`] of a 3x3 layer by vector of 16 positions: entry i holds the masks of
+/// positions 16 i to 16 i + 15 for kx = 0, 1, 2 (the one for kx = 1 = p keeps exactly the
+/// positions inside the plane).
+fn vector_masks(shape: &ConvShape) -> Vec<[u16; 3]> {
+    debug_assert_eq!(shape.kernel, 3);
+    let by_tile = column_masks(shape);
+    let vectors = (shape.height * shape.width).div_ceil(16);
+    (0..vectors)
+        .map(|i| {
+            let (t, v) = (i / VECTORS, i % VECTORS);
+            [0, 1, 2].map(|kx| by_tile[t * 3 + kx][v])
+        })
+        .collect()
+}
 
 /// For tile t (positions t [`TILE`] on) and tap column kx, entry t K + kx: per vector v, the
 /// lanes l whose position q = t TILE + 16 v + l is inside the plane (q < H W) and whose
@@ -356,14 +373,14 @@ mod avx512 {
     /// position q), then across the 16 lanes.
     ///
     /// # Safety
-    /// The CPU has AVX-512F; `padded` and `masks` were built for `shape` (K = 3, p = 1);
-    /// `dy` holds `padded.len()` samples of O planes; the range starts at a multiple of 16 and
+    /// The CPU has AVX-512F; `padded` and `masks` ([`vector_masks`](super::vector_masks))
+    /// were built for `shape` (K = 3, p = 1); `dy` holds `padded.len()` samples of O planes; the range starts at a multiple of 16 and
     /// ends at most at H W; o0 + `B` <= O, c < C, and `sums` holds O C 9 entries.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn weight_taps<const B: usize>(
         (padded, positions): (&[Padded], std::ops::Range<usize>),
         shape: &ConvShape,
-        masks: &[[u16; VECTORS]],
+        masks: &[[u16; 3]],
         dy: &[f32],
         o0: usize,
         c: usize,
@@ -385,22 +402,18 @@ mod avx512 {
                 // The entry of the first real row, column 0, of channel c.
                 let origin = padded.lead + w + c * padded.plane;
                 let grads = &dy[j * sample_out + o0 * plane..];
-                for q0 in positions.clone().step_by(16) {
-                    let (t, v) = (q0 / TILE, (q0 % TILE) / 16);
-                    let tail = if positions.end - q0 >= 16 {
-                        u16::MAX
-                    } else {
-                        (1u16 << (positions.end - q0)) - 1
-                    };
+                let vectors = &masks[positions.start / 16..positions.end.div_ceil(16)];
+                for (i, mask) in vectors.iter().enumerate() {
+                    let q0 = positions.start + 16 * i;
                     let mut g = [_mm512_setzero_ps(); B];
                     for (b, g) in g.iter_mut().enumerate() {
-                        // SAFETY: lanes below the tail are positions of plane o0 + b of sample j.
+                        // SAFETY: the lanes of mask[1] are positions of plane o0 + b of
+                        // sample j.
                         *g = unsafe {
-                            _mm512_maskz_loadu_ps(tail, grads.as_ptr().add(b * plane + q0))
+                            _mm512_maskz_loadu_ps(mask[1], grads.as_ptr().add(b * plane + q0))
                         };
                     }
-                    for kx in 0..K {
-                        let mask = masks[t * K + kx][v] & tail;
+                    for (kx, &mask) in mask.iter().enumerate() {
                         // SAFETY: as in `tiles`: the margins and zero rows of `Padded` cover
                         // every lane of the row of tap (ky, kx); masked lanes are not read.
                         let x = unsafe {
