@@ -25,6 +25,13 @@
 //! [`crate::conv`], whose sums run in another order: the same seed then gives other bits
 //! there than on an AVX-512 CPU (each CPU is deterministic on its own).
 
+// Elsewhere than on x86-64 `applies` is false and the tiles do not exist: what prepares them is
+// compiled but never called.
+#![cfg_attr(
+    not(target_arch = "x86_64"),
+    allow(dead_code, unused_variables, unused_mut)
+)]
+
 use crate::conv::{ConvShape, weight_grad_partials};
 
 /// Output channels per register tile.
