@@ -7,20 +7,26 @@ use std::path::Path;
 use hpn_reproduce::{Manifest, Record, ReproduceOptions, publish, render, reproduce};
 use hpn_train::{BackendKind, ExperimentConfig, select_device};
 
-#[test]
-fn quick_reproduction_runs_every_claim_with_local_data() {
-    // The experiment files' paths are taken from their folder: no current directory needed.
+/// `reproduce --quick` of the repository's claims into `out`, trained claims limited to `only`
+/// (all when empty), quietly, with no published records. The experiment files' paths are
+/// taken from their folder: no current directory needed.
+fn quick_options(out: &Path, only: &[&str]) -> ReproduceOptions {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let tmp = tempfile::tempdir().unwrap();
-    let options = ReproduceOptions {
+    ReproduceOptions {
         configs: root.join("configs/reproduce"),
         quick: true,
-        out: tmp.path().to_path_buf(),
-        only: vec![],
+        out: out.to_path_buf(),
+        only: only.iter().map(|id| id.to_string()).collect(),
         quiet: true,
         report_only: false,
         published: None,
-    };
+    }
+}
+
+#[test]
+fn quick_reproduction_runs_every_claim_with_local_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let options = quick_options(tmp.path(), &[]);
     let result = reproduce(&options).unwrap();
     assert_eq!(result.claims.len(), 6);
     let page = &render(&result);
@@ -58,6 +64,7 @@ fn quick_reproduction_runs_every_claim_with_local_data() {
             .exists()
     );
     // Unless CIFAR-10 was unpacked under data/cifar10, its rows are skipped with a note.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     if !root.join("data/cifar10").exists() {
         assert!(page.contains("skipped: dataset not found"), "{page}");
     }
@@ -81,19 +88,10 @@ fn quick_reproduction_runs_every_claim_with_local_data() {
 
 #[test]
 fn an_unknown_claim_id_is_an_error_naming_the_known_ones() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let tmp = tempfile::tempdir().unwrap();
-    let err = reproduce(&ReproduceOptions {
-        configs: root.join("configs/reproduce"),
-        quick: true,
-        out: tmp.path().to_path_buf(),
-        only: vec!["claim7".into()],
-        quiet: true,
-        report_only: false,
-        published: None,
-    })
-    .unwrap_err()
-    .to_string();
+    let err = reproduce(&quick_options(tmp.path(), &["claim7"]))
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("no claim `claim7` (claims: claim1, claim2"),
         "{err}"
@@ -103,21 +101,12 @@ fn an_unknown_claim_id_is_an_error_naming_the_known_ones() {
 
 #[test]
 fn published_records_stand_in_for_training_until_the_experiment_changes() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let (first, second, pages) = (
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
-    let options = ReproduceOptions {
-        configs: root.join("configs/reproduce"),
-        quick: true,
-        out: first.path().to_path_buf(),
-        only: vec!["claim4".into()],
-        quiet: true,
-        report_only: false,
-        published: None,
-    };
+    let options = quick_options(first.path(), &["claim4"]);
     let trained = reproduce(&options).unwrap();
     // Claims left out of `only` are reported, not trained.
     assert_eq!(trained.claims.len(), 6);
@@ -207,7 +196,6 @@ fn lines(log: &Path) -> Vec<String> {
 #[test]
 fn the_reference_trains_only_the_seeds_that_no_record_or_run_directory_has() {
     use hpn_reproduce::reference::attach;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let (first, second, third, pages, scripts) = (
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
@@ -216,15 +204,7 @@ fn the_reference_trains_only_the_seeds_that_no_record_or_run_directory_has() {
         tempfile::tempdir().unwrap(),
     );
     let (reference, log) = fake_reference(scripts.path());
-    let options = ReproduceOptions {
-        configs: root.join("configs/reproduce"),
-        quick: true,
-        out: first.path().to_path_buf(),
-        only: vec!["claim4".into()],
-        quiet: true,
-        report_only: false,
-        published: None,
-    };
+    let options = quick_options(first.path(), &["claim4"]);
     let mut trained = reproduce(&options).unwrap();
     attach(&reference, &mut trained, first.path()).unwrap();
     // claim 4's key settings, one seed each at smoke size.
