@@ -28,13 +28,6 @@ impl NormShape {
     fn count(&self) -> f64 {
         (self.batch * self.spatial) as f64
     }
-
-    /// The planes x[n, c, ..] of channel `c`, for every n.
-    fn planes<'a>(&self, x: &'a [f32], c: usize) -> impl Iterator<Item = &'a [f32]> {
-        let s = self.spatial;
-        (0..self.batch)
-            .map(move |n| &x[(n * self.channels + c) * s..(n * self.channels + c + 1) * s])
-    }
 }
 
 /// Batch statistics and output of training-mode batch normalisation.
@@ -60,7 +53,12 @@ pub struct NormBackward {
     pub beta: Vec<f32>,
 }
 
-/// A tensor of `shape` whose every plane (n, c) is written by f(plane, n, c), in parallel.
+/// Entries a parallel task of [`map_planes`] covers at least: a task per plane of 64 entries
+/// (an 8x8 map) spent more time in the scheduler than in the pass.
+const TASK_ENTRIES: usize = 16 * 1024;
+
+/// A tensor of `shape` whose every plane (n, c) is written by f(plane, n, c), in parallel over
+/// runs of whole planes.
 fn map_planes(
     shape: &NormShape,
     f: impl Fn(&mut [MaybeUninit<f32>], usize, usize) + Sync,
@@ -68,8 +66,142 @@ fn map_planes(
     filled(shape.len(), |out| {
         out.par_chunks_mut(shape.spatial)
             .enumerate()
+            .with_min_len(TASK_ENTRIES.div_ceil(shape.spatial.max(1)))
             .for_each(|(i, plane)| f(plane, i / shape.channels, i % shape.channels))
     })
+}
+
+/// Per channel c, (sum over n of f(n C + c, c).0, the same for .1), f giving the two sums of
+/// plane (n, c) in f32 and the sums over n running in f64 in the order of n. The planes are
+/// summed in parallel in memory order (reading channel by channel instead, one plane per page,
+/// ran at a third of the element-wise passes' speed) and added up afterwards, so the bits do
+/// not depend on the thread count.
+fn channel_sums(
+    shape: &NormShape,
+    f: impl Fn(usize, usize) -> (f32, f32) + Sync,
+) -> Vec<(f64, f64)> {
+    let planes: Vec<(f32, f32)> = (0..shape.batch * shape.channels)
+        .into_par_iter()
+        .with_min_len(TASK_ENTRIES.div_ceil(shape.spatial.max(1)))
+        .map(|i| f(i, i % shape.channels))
+        .collect();
+    (0..shape.channels)
+        .map(|c| {
+            (0..shape.batch).fold((0.0f64, 0.0f64), |(a, b), n| {
+                let (p, q) = planes[n * shape.channels + c];
+                (a + p as f64, b + q as f64)
+            })
+        })
+        .collect()
+}
+
+/// Independent partial sums a reduction keeps, one AVX-512 register of f32 (or two AVX2 ones),
+/// so that the additions do not wait on each other; they are added up in a fixed order at the
+/// end, so the result does not depend on the CPU or the thread count.
+const LANES: usize = 16;
+
+/// (sum f(v).0, sum f(v).1) over `values`: entry i goes to partial sum i mod [`LANES`], and the
+/// partial sums are added up in order.
+fn lane_sums(values: &[f32], f: impl Fn(f32) -> (f32, f32)) -> (f32, f32) {
+    let (mut a, mut b) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for i in 0..LANES {
+            let (p, q) = f(chunk[i]);
+            a[i] += p;
+            b[i] += q;
+        }
+    }
+    for (i, &v) in rest.iter().enumerate() {
+        let (p, q) = f(v);
+        a[i] += p;
+        b[i] += q;
+    }
+    (a.iter().sum(), b.iter().sum())
+}
+
+/// (sum f(x, y).0, sum f(x, y).1) over the pairs of `xs` and `ys` (same length), in the lanes
+/// of [`lane_sums`].
+fn lane_sums2(xs: &[f32], ys: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f32, f32) {
+    let (mut a, mut b) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let (xc, yc) = (xs.chunks_exact(LANES), ys.chunks_exact(LANES));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (x, y) in xc.zip(yc) {
+        for i in 0..LANES {
+            let (p, q) = f(x[i], y[i]);
+            a[i] += p;
+            b[i] += q;
+        }
+    }
+    for (i, (&x, &y)) in xr.iter().zip(yr).enumerate() {
+        let (p, q) = f(x, y);
+        a[i] += p;
+        b[i] += q;
+    }
+    (a.iter().sum(), b.iter().sum())
+}
+
+/// One channel's batch statistics and the coefficients of its output pass y = x scale + shift.
+#[derive(Clone, Copy, Debug)]
+struct ChannelNorm {
+    mean: f64,
+    /// The biased variance.
+    variance: f64,
+    /// gamma / sqrt(var + eps).
+    scale: f32,
+    /// beta - mean scale.
+    shift: f32,
+}
+
+/// The [`ChannelNorm`] of every channel, from the sums of x minus one of the channel's entries
+/// and of its square (one pass, in f64 across planes).
+fn train_statistics(
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    epsilon: f64,
+    shape: &NormShape,
+) -> Vec<ChannelNorm> {
+    assert_eq!(x.len(), shape.len(), "input length");
+    assert_eq!(gamma.len(), shape.channels, "gamma length");
+    assert_eq!(beta.len(), shape.channels, "beta length");
+    let count = shape.count();
+    // Sums of x - k with k one entry of each channel, so that the variance
+    // E[(x - k)^2] - E[x - k]^2 does not cancel when the mean is large.
+    let shifts: Vec<f32> = (0..shape.channels).map(|c| x[c * shape.spatial]).collect();
+    let sums = channel_sums(shape, |i, c| {
+        let k = shifts[c];
+        lane_sums(&x[i * shape.spatial..][..shape.spatial], |v| {
+            let d = v - k;
+            (d, d * d)
+        })
+    });
+    sums.iter()
+        .zip(&shifts)
+        .zip(gamma.iter().zip(beta))
+        .map(|((&(sum, squares), &k), (&g, &b))| {
+            let shifted = sum / count;
+            let mean = k as f64 + shifted;
+            let variance = (squares / count - shifted * shifted).max(0.0);
+            let scale = g as f64 / (variance + epsilon).sqrt();
+            ChannelNorm {
+                mean,
+                variance,
+                scale: scale as f32,
+                shift: (b as f64 - mean * scale) as f32,
+            }
+        })
+        .collect()
+}
+
+/// The [`NormForward`] of the channels' statistics and an output.
+fn norm_forward(output: Vec<f32>, channels: &[ChannelNorm]) -> NormForward {
+    NormForward {
+        output,
+        mean: channels.iter().map(|c| c.mean as f32).collect(),
+        variance: channels.iter().map(|c| c.variance as f32).collect(),
+    }
 }
 
 /// Training-mode batch normalisation of `x` (N, C, S contiguous) with the per-channel `gamma`
@@ -84,52 +216,77 @@ pub fn batch_norm_train(
     epsilon: f64,
     shape: &NormShape,
 ) -> NormForward {
-    assert_eq!(x.len(), shape.len(), "input length");
-    assert_eq!(gamma.len(), shape.channels, "gamma length");
-    assert_eq!(beta.len(), shape.channels, "beta length");
-    let count = shape.count();
-    let stats: Vec<(f64, f64)> = (0..shape.channels)
-        .into_par_iter()
-        .map(|c| {
-            // Sums of x - k with k one entry of the channel, so that the variance
-            // E[(x - k)^2] - E[x - k]^2 does not cancel when the mean is large.
-            let k = x[c * shape.spatial];
-            let (mut sum, mut squares) = (0.0f64, 0.0f64);
-            for plane in shape.planes(x, c) {
-                let (s, q) = plane.iter().fold((0.0f32, 0.0f32), |(s, q), &v| {
-                    let d = v - k;
-                    (s + d, q + d * d)
-                });
-                sum += s as f64;
-                squares += q as f64;
-            }
-            let shifted = sum / count;
-            (
-                k as f64 + shifted,
-                (squares / count - shifted * shifted).max(0.0),
-            )
-        })
-        .collect();
-    let coefficients: Vec<(f32, f32)> = stats
-        .iter()
-        .zip(gamma.iter().zip(beta))
-        .map(|(&(mean, var), (&g, &b))| {
-            let scale = g as f64 / (var + epsilon).sqrt();
-            (scale as f32, (b as f64 - mean * scale) as f32)
-        })
-        .collect();
+    let channels = train_statistics(x, gamma, beta, epsilon, shape);
     let output = map_planes(shape, |plane, n, c| {
-        let (scale, shift) = coefficients[c];
+        let ChannelNorm { scale, shift, .. } = channels[c];
         let src = &x[(n * shape.channels + c) * shape.spatial..][..shape.spatial];
         for (y, &v) in plane.iter_mut().zip(src) {
             y.write(v * scale + shift);
         }
     });
-    NormForward {
-        output,
-        mean: stats.iter().map(|s| s.0 as f32).collect(),
-        variance: stats.iter().map(|s| s.1 as f32).collect(),
+    norm_forward(output, &channels)
+}
+
+/// The rectifier max(v, 0) as Burn's Flex backend computes it: NaN stays NaN, -0 becomes +0.
+fn relu(v: f32) -> f32 {
+    if v.is_nan() || v > 0.0 { v } else { 0.0 }
+}
+
+/// [`batch_norm_train`] followed by a rectifier in the same output pass, optionally after a
+/// residual sum: y = relu(gamma (x - mean) / sqrt(var + eps) + beta + r) with r the entry of
+/// `residual` (the ResNet block's `relu(bn(conv(x)) + shortcut)`). Each operation is rounded as
+/// the separate passes round it (normalise, add, rectify), so y has their bits; the statistics
+/// are those of x. Panics on lengths that do not match `shape`.
+pub fn batch_norm_relu_train(
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    residual: Option<&[f32]>,
+    epsilon: f64,
+    shape: &NormShape,
+) -> NormForward {
+    let channels = train_statistics(x, gamma, beta, epsilon, shape);
+    if let Some(r) = residual {
+        assert_eq!(r.len(), shape.len(), "residual length");
     }
+    let output = map_planes(shape, |plane, n, c| {
+        let ChannelNorm { scale, shift, .. } = channels[c];
+        let start = (n * shape.channels + c) * shape.spatial;
+        let src = &x[start..][..shape.spatial];
+        match residual {
+            Some(r) => {
+                for ((y, &v), &r) in plane.iter_mut().zip(src).zip(&r[start..][..shape.spatial]) {
+                    y.write(relu((v * scale + shift) + r));
+                }
+            }
+            None => {
+                for (y, &v) in plane.iter_mut().zip(src) {
+                    y.write(relu(v * scale + shift));
+                }
+            }
+        }
+    });
+    norm_forward(output, &channels)
+}
+
+/// The gradient of the rectifier's input from its `output` and output gradient `dy` (same
+/// length): dy where the output is positive or NaN, 0 elsewhere, as Burn's Flex backend computes
+/// it. Panics on lengths that differ.
+pub fn relu_backward(output: &[f32], dy: &[f32]) -> Vec<f32> {
+    assert_eq!(output.len(), dy.len(), "output gradient length");
+    filled(output.len(), |out| {
+        out.par_chunks_mut(TASK_ENTRIES)
+            .zip(
+                output
+                    .par_chunks(TASK_ENTRIES)
+                    .zip(dy.par_chunks(TASK_ENTRIES)),
+            )
+            .for_each(|(out, (ys, gs))| {
+                for ((o, &y), &g) in out.iter_mut().zip(ys).zip(gs) {
+                    o.write(if y.is_nan() || y > 0.0 { g } else { 0.0 });
+                }
+            })
+    })
 }
 
 /// Inference-mode batch normalisation of `x` (N, C, S contiguous) with given statistics, in one
@@ -191,24 +348,15 @@ pub fn batch_norm_train_backward(
         .map(|&v| 1.0 / (v as f64 + epsilon).sqrt())
         .collect();
     // (sum dy, sum dy x_hat) per channel.
-    let sums: Vec<(f64, f64)> = (0..shape.channels)
-        .into_par_iter()
-        .map(|c| {
-            let m = mean[c];
-            let (mut sum, mut dot) = (0.0f64, 0.0f64);
-            for (xs, gs) in shape.planes(x, c).zip(shape.planes(dy, c)) {
-                let (s, d) = xs
-                    .iter()
-                    .zip(gs)
-                    .fold((0.0f32, 0.0f32), |(s, d), (&v, &g)| {
-                        (s + g, d + g * (v - m))
-                    });
-                sum += s as f64;
-                dot += d as f64;
-            }
-            (sum, dot * inv_std[c])
-        })
-        .collect();
+    let sums: Vec<(f64, f64)> = channel_sums(shape, |i, c| {
+        let m = mean[c];
+        let plane = i * shape.spatial..(i + 1) * shape.spatial;
+        lane_sums2(&x[plane.clone()], &dy[plane], |v, g| (g, g * (v - m)))
+    })
+    .into_iter()
+    .zip(&inv_std)
+    .map(|((sum, dot), &inv)| (sum, dot * inv))
+    .collect();
     // dx = a dy + b x + d with a = gamma inv_std, b = -a inv_std mean(dy x_hat),
     // d = -a mean(dy) - b mean.
     let coefficients: Vec<(f32, f32, f32)> = (0..shape.channels)
@@ -353,6 +501,52 @@ mod tests {
                 "dbeta[{c}]: {} vs {db}",
                 grads.beta[c]
             );
+        }
+    }
+
+    /// Planes of 1, 16 and 37 entries (no full lane run, exactly one, two and a remainder) and
+    /// more planes than one parallel task: the forward pass, and the rectified pass with a
+    /// residual, against the definition in f64.
+    #[test]
+    fn planes_of_every_length_match_the_definition() {
+        for (batch, spatial) in [(3, 1), (3, 16), (3, 37), (700, 16)] {
+            let shape = NormShape {
+                batch,
+                channels: 2,
+                spatial,
+            };
+            let x = values(shape.len(), 11, 0.5);
+            let r = values(shape.len(), 12, 0.0);
+            let (gamma, beta) = (vec![1.5f32, -0.5], vec![0.25f32, 2.0]);
+            let expected = reference(&as_f64(&x), &as_f64(&gamma), &as_f64(&beta), &shape);
+            let plain = batch_norm_train(&x, &gamma, &beta, EPS, &shape);
+            let rectified = batch_norm_relu_train(&x, &gamma, &beta, Some(&r), EPS, &shape);
+            assert_eq!(plain.mean, rectified.mean);
+            assert_eq!(plain.variance, rectified.variance);
+            for (i, e) in expected.iter().enumerate() {
+                let (a, b) = (plain.output[i] as f64, rectified.output[i] as f64);
+                assert!((a - e).abs() < 2e-4, "{shape:?} y[{i}]: {a} vs {e}");
+                let e_relu = (e + r[i] as f64).max(0.0);
+                assert!(
+                    (b - e_relu).abs() < 2e-4,
+                    "{shape:?} relu[{i}]: {b} vs {e_relu}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn relu_backward_keeps_the_gradient_where_the_output_is_positive_or_nan() {
+        let output = [2.0f32, 0.0, -0.0, f32::NAN, 1e-30, 0.0];
+        let dy = [1.0f32, 2.0, 3.0, 4.0, 5.0, -6.0];
+        let got = relu_backward(&output, &dy);
+        assert_eq!(got, vec![1.0, 0.0, 0.0, 4.0, 5.0, 0.0]);
+        let long: Vec<f32> = (0..3 * TASK_ENTRIES + 5)
+            .map(|i| (i % 3) as f32 - 1.0)
+            .collect();
+        let got = relu_backward(&long, &vec![2.0; long.len()]);
+        for (i, (g, y)) in got.iter().zip(&long).enumerate() {
+            assert_eq!(*g, if *y > 0.0 { 2.0 } else { 0.0 }, "entry {i}");
         }
     }
 }

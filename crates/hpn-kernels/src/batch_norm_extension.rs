@@ -11,14 +11,15 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::ModuleOps;
+use burn::backend::ops::{ActivationOps, FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_extension};
 use burn::nn::BatchNorm;
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 
 use crate::batch_norm::{
-    NormShape, batch_norm_inference, batch_norm_train, batch_norm_train_backward,
+    NormShape, batch_norm_inference, batch_norm_relu_train, batch_norm_train,
+    batch_norm_train_backward, relu_backward,
 };
 
 /// Training-mode batch normalisation over axis 1 of a tensor of rank >= 2, returning the output,
@@ -30,6 +31,24 @@ pub trait FusedBatchNormBackend: Backend {
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// (y, mean, var) with y = relu(gamma (x - mean) / sqrt(var + eps) + beta) per channel.
+    fn fused_batch_norm_relu_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// (y, mean, var) with y = relu(gamma (x - mean) / sqrt(var + eps) + beta + r) per channel,
+    /// r the `residual` (shaped like x).
+    fn fused_batch_norm_add_relu_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
@@ -89,6 +108,65 @@ fn flex_forward(
     (result.output, result.mean, result.variance)
 }
 
+/// (relu(y [+ r]), mean, var) on Flex tensors: the fused kernel for f32, Burn's
+/// `batch_norm_train`, `float_add` and `relu` otherwise.
+fn flex_relu_forward(
+    x: FlexTensor,
+    gamma: FlexTensor,
+    beta: FlexTensor,
+    residual: Option<FlexTensor>,
+    epsilon: f64,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let residual_f32 = residual.as_ref().is_none_or(|r| {
+        r.dtype() == DType::F32 && r.layout().shape().to_vec() == x.layout().shape().to_vec()
+    });
+    if let Some(shape) = norm_shape(&x, &gamma)
+        && residual_f32
+    {
+        let (x_c, g_c, b_c) = (
+            x.to_contiguous(),
+            gamma.to_contiguous(),
+            beta.to_contiguous(),
+        );
+        let r_c = residual.as_ref().map(|r| r.to_contiguous());
+        let rs = r_c.as_ref().map(|r| r.as_slice::<f32>());
+        if let (Some(xs), Some(gs), Some(bs), None | Some(Some(_))) = (
+            x_c.as_slice::<f32>(),
+            g_c.as_slice::<f32>(),
+            b_c.as_slice::<f32>(),
+            rs,
+        ) {
+            let result = batch_norm_relu_train(xs, gs, bs, rs.flatten(), epsilon, &shape);
+            let dims = x.layout().shape().to_vec();
+            return (
+                flex_from(result.output, dims),
+                flex_from(result.mean, vec![shape.channels]),
+                flex_from(result.variance, vec![shape.channels]),
+            );
+        }
+    }
+    let result = Flex::batch_norm_train(x, gamma, beta, epsilon);
+    let sum = match residual {
+        Some(r) => Flex::float_add(result.output, r),
+        None => result.output,
+    };
+    (Flex::relu(sum), result.mean, result.variance)
+}
+
+/// The rectifier's input gradient on Flex tensors: [`relu_backward`] for f32, Burn's
+/// `relu_backward` otherwise.
+fn flex_relu_backward(output: FlexTensor, grad: FlexTensor) -> FlexTensor {
+    if output.dtype() == DType::F32 && grad.dtype() == DType::F32 {
+        let (y_c, g_c) = (output.to_contiguous(), grad.to_contiguous());
+        if let (Some(ys), Some(gs)) = (y_c.as_slice::<f32>(), g_c.as_slice::<f32>())
+            && ys.len() == gs.len()
+        {
+            return flex_from(relu_backward(ys, gs), output.layout().shape().to_vec());
+        }
+    }
+    Flex::relu_backward(output, grad)
+}
+
 /// Inference-mode batch normalisation on Flex tensors: the one-pass kernel for f32, Burn's
 /// `batch_norm` otherwise.
 fn flex_inference(
@@ -119,6 +197,25 @@ impl FusedBatchNormBackend for Flex {
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         flex_forward(x, gamma, beta, epsilon)
+    }
+
+    fn fused_batch_norm_relu_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        flex_relu_forward(x, gamma, beta, None, epsilon)
+    }
+
+    fn fused_batch_norm_add_relu_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        flex_relu_forward(x, gamma, beta, Some(residual), epsilon)
     }
 
     fn fused_batch_norm_inference(
@@ -191,6 +288,73 @@ fn flex_backward(
     }
     let result = Flex::batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
     (result.x_grad, result.gamma_grad, result.beta_grad)
+}
+
+/// Backward node of [`FusedBatchNormBackend::fused_batch_norm_relu_train`]: parents x, gamma,
+/// beta.
+#[derive(Debug)]
+struct FusedBatchNormReluBackward;
+
+/// Backward node of [`FusedBatchNormBackend::fused_batch_norm_add_relu_train`]: parents x,
+/// gamma, beta and the residual.
+#[derive(Debug)]
+struct FusedBatchNormAddReluBackward;
+
+/// What the rectified nodes keep: x and gamma (checkpointed), the batch mean and variance,
+/// epsilon and the output itself (the rectifier's mask).
+type ReluNormState = (NodeId, NodeId, FlexTensor, FlexTensor, f64, FlexTensor);
+
+/// (dx, dgamma, dbeta, g) of a rectified node, g = the rectifier's input gradient (also the
+/// residual's gradient): g from the output and its gradient, then the batch norm's backward.
+fn relu_norm_grads(
+    state: ReluNormState,
+    grad: FlexTensor,
+    checkpointer: &mut Checkpointer,
+) -> [FlexTensor; 4] {
+    let (x_state, gamma_state, mean, variance, epsilon, output) = state;
+    let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state);
+    let gamma = checkpointer.retrieve_node_output::<FlexTensor>(gamma_state);
+    let g = flex_relu_backward(output, grad);
+    let (dx, dgamma, dbeta) = flex_backward(x, gamma, mean, variance, epsilon, g.clone());
+    [dx, dgamma, dbeta, g]
+}
+
+impl Backward<Flex, 3> for FusedBatchNormReluBackward {
+    type State = ReluNormState;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let [dx, dgamma, dbeta, _] = relu_norm_grads(ops.state, grad, checkpointer);
+        for (node, g) in ops.parents.into_iter().zip([dx, dgamma, dbeta]) {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, g);
+            }
+        }
+    }
+}
+
+impl Backward<Flex, 4> for FusedBatchNormAddReluBackward {
+    type State = ReluNormState;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 4>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let all = relu_norm_grads(ops.state, grad, checkpointer);
+        for (node, g) in ops.parents.into_iter().zip(all) {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, g);
+            }
+        }
+    }
 }
 
 /// The training-mode forward pass again, for a backward pass under gradient checkpointing that
@@ -273,6 +437,114 @@ impl<C: CheckpointStrategy> FusedBatchNormBackend for Autodiff<Flex, C> {
         }
     }
 
+    /// The output is kept for the backward pass (it is the rectifier's mask and the next
+    /// layer's input anyway).
+    fn fused_batch_norm_relu_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        match FusedBatchNormReluBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let gamma_state = prep.checkpoint(&gamma);
+                let (output, mean, variance) = flex_relu_forward(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    None,
+                    epsilon,
+                );
+                let state = (
+                    x_state,
+                    gamma_state,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                    output.clone(),
+                );
+                (
+                    prep.finish(state, output),
+                    Self::from_inner(mean),
+                    Self::from_inner(variance),
+                )
+            }
+            OpsKind::UnTracked(prep) => {
+                let (output, mean, variance) = flex_relu_forward(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    None,
+                    epsilon,
+                );
+                (
+                    prep.finish(output),
+                    Self::from_inner(mean),
+                    Self::from_inner(variance),
+                )
+            }
+        }
+    }
+
+    /// As [`Self::fused_batch_norm_relu_train`], with the residual as a fourth parent.
+    fn fused_batch_norm_add_relu_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        match FusedBatchNormAddReluBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node(), residual.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let gamma_state = prep.checkpoint(&gamma);
+                let (output, mean, variance) = flex_relu_forward(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    Some(residual.into_primitive()),
+                    epsilon,
+                );
+                let state = (
+                    x_state,
+                    gamma_state,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                    output.clone(),
+                );
+                (
+                    prep.finish(state, output),
+                    Self::from_inner(mean),
+                    Self::from_inner(variance),
+                )
+            }
+            OpsKind::UnTracked(prep) => {
+                let (output, mean, variance) = flex_relu_forward(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    Some(residual.into_primitive()),
+                    epsilon,
+                );
+                (
+                    prep.finish(output),
+                    Self::from_inner(mean),
+                    Self::from_inner(variance),
+                )
+            }
+        }
+    }
+
     /// Burn's tracked composition, so that gradients flow (the one-pass kernel runs on the plain
     /// device only).
     fn fused_batch_norm_inference(
@@ -307,20 +579,27 @@ fn fits_layer<const D: usize>(bn: &BatchNorm, x: &Tensor<D>) -> bool {
 }
 
 /// `bn.forward(x)` in training mode with the fused kernels, and the running statistics updated
-/// as Burn's `BatchNorm` does, r <- (1 - momentum) r + momentum s with s the batch mean and the
-/// biased batch variance. Call it where [`flex_training`] holds.
+/// as Burn's `BatchNorm` does (see [`update_running`]). Call it where [`flex_training`] holds.
 fn flex_batch_norm_train<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
-    let device = x.device();
     let (output, mean, variance) = <Dispatch as FusedBatchNormBackend>::fused_batch_norm_train(
         x.into_dispatch(),
         bn.gamma.val().into_dispatch(),
         bn.beta.val().into_dispatch(),
         bn.epsilon,
     );
+    update_running(bn, mean, variance);
+    Tensor::from_dispatch(output)
+}
+
+/// Burn's running-statistics update, r <- (1 - momentum) r + momentum s with s the batch mean
+/// and the biased batch variance (dispatch tensors of length C, as the fused operations return
+/// them).
+fn update_running(bn: &BatchNorm, mean: FloatTensor<Dispatch>, variance: FloatTensor<Dispatch>) {
     let (mean, variance) = (
         Tensor::<1>::from_dispatch(mean),
         Tensor::<1>::from_dispatch(variance),
     );
+    let device = mean.device();
     let running_mean = bn.running_mean.value_sync().to_device(&device);
     let running_var = bn.running_var.value_sync().to_device(&device);
     let running_mean = running_mean
@@ -331,7 +610,46 @@ fn flex_batch_norm_train<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor
         .add(variance.detach().mul_scalar(bn.momentum));
     bn.running_mean.update(running_mean.detach());
     bn.running_var.update(running_var.detach());
-    Tensor::from_dispatch(output)
+}
+
+/// `relu(bn.forward(x) + residual)` (without the sum when `residual` is `None`), the
+/// BatchNorm-ReLU pair of the ResNets and the ConvNet. Training on the Flex CPU backend (where
+/// [`batch_norm_forward`] runs its fused kernels) normalises, adds and rectifies in one output
+/// pass ([`batch_norm_relu_train`]) and takes the rectifier's mask from the output in the
+/// backward pass; value, gradients and running statistics have the bits of the three separate
+/// operations. Every other case is those three operations.
+pub fn batch_norm_relu_forward<const D: usize>(
+    bn: &BatchNorm,
+    x: Tensor<D>,
+    residual: Option<Tensor<D>>,
+) -> Tensor<D> {
+    let residual_fits = residual.as_ref().is_none_or(|r| r.dims() == x.dims());
+    if flex_training(bn, &x) && residual_fits {
+        let (x, gamma, beta) = (
+            x.into_dispatch(),
+            bn.gamma.val().into_dispatch(),
+            bn.beta.val().into_dispatch(),
+        );
+        let (output, mean, variance) = match residual {
+            Some(r) => <Dispatch as FusedBatchNormBackend>::fused_batch_norm_add_relu_train(
+                x,
+                gamma,
+                beta,
+                r.into_dispatch(),
+                bn.epsilon,
+            ),
+            None => <Dispatch as FusedBatchNormBackend>::fused_batch_norm_relu_train(
+                x, gamma, beta, bn.epsilon,
+            ),
+        };
+        update_running(bn, mean, variance);
+        return Tensor::from_dispatch(output);
+    }
+    let y = batch_norm_forward(bn, x);
+    burn::tensor::activation::relu(match residual {
+        Some(r) => y + r,
+        None => y,
+    })
 }
 
 /// `bn.forward(x)`: y = gamma (x - mu) / sqrt(sigma^2 + eps) + beta per channel (axis 1), with

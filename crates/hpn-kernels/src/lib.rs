@@ -45,7 +45,7 @@ pub mod max_pool;
 mod max_pool_extension;
 mod unfilled;
 
-pub use batch_norm_extension::batch_norm_forward;
+pub use batch_norm_extension::{batch_norm_forward, batch_norm_relu_forward};
 pub use conv_extension::conv2d_forward;
 pub use max_pool_extension::max_pool2d_forward;
 

@@ -3,8 +3,9 @@
 
 use burn::module::Param;
 use burn::nn::BatchNormConfig;
+use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
-use hpn_kernels::batch_norm_forward;
+use hpn_kernels::{batch_norm_forward, batch_norm_relu_forward};
 
 use crate::util::{floats, images};
 
@@ -104,4 +105,91 @@ fn inference_batch_norm_is_burns_bit_for_bit() {
     assert_same_bits(&trained_norm(3, 32, &device), x4);
     let x2 = images([6, 5], 36, &device).mul_scalar(4.0);
     assert_same_bits(&trained_norm(5, 37, &device), x2);
+}
+
+/// (output, dL/dx, dL/dgamma, dL/dbeta, dL/dresidual, running mean, running var) for
+/// L = sum(y * w) with y = relu(bn(x) + residual), by `batch_norm_relu_forward` or by the
+/// three separate operations.
+fn relu_run<const D: usize>(
+    x: &Tensor<D>,
+    residual: Option<&Tensor<D>>,
+    w: &Tensor<D>,
+    fused: bool,
+) -> Vec<Vec<f32>> {
+    let device = x.device();
+    let channels = x.dims()[1];
+    let bn = trained_norm(channels, 51, &device);
+    let x = x.clone().require_grad();
+    let residual = residual.map(|r| r.clone().require_grad());
+    let y = if fused {
+        batch_norm_relu_forward(&bn, x.clone(), residual.clone())
+    } else {
+        let y = batch_norm_forward(&bn, x.clone());
+        relu(match residual.clone() {
+            Some(r) => y + r,
+            None => y,
+        })
+    };
+    let grads = y.clone().mul(w.clone()).sum().backward();
+    let mut out = vec![
+        floats(y),
+        floats(x.grad(&grads).expect("x requires grad")),
+        floats(bn.gamma.grad(&grads).expect("gamma requires grad")),
+        floats(bn.beta.grad(&grads).expect("beta requires grad")),
+    ];
+    if let Some(r) = residual {
+        out.push(floats(r.grad(&grads).expect("residual requires grad")));
+    }
+    out.push(floats(bn.running_mean.value_sync()));
+    out.push(floats(bn.running_var.value_sync()));
+    out
+}
+
+/// The fused BatchNorm-add-ReLU gives the bits of BatchNorm, sum and ReLU run one after the
+/// other, in value, every gradient (the residual's included) and the running statistics; about
+/// half of the outputs are rectified to 0, so the mask is exercised both ways.
+#[test]
+fn fused_batch_norm_relu_has_the_bits_of_the_three_operations() {
+    let device = Device::flex().autodiff();
+    let x4 = images([4, 3, 5, 7], 52, &device).mul_scalar(2.0);
+    let r4 = images([4, 3, 5, 7], 53, &device);
+    let w4 = images([4, 3, 5, 7], 54, &device);
+    let x2 = images([6, 5], 55, &device);
+    let w2 = images([6, 5], 56, &device);
+    let cases = [
+        (
+            "rank 4 with residual",
+            relu_run(&x4, Some(&r4), &w4, true),
+            relu_run(&x4, Some(&r4), &w4, false),
+        ),
+        (
+            "rank 4",
+            relu_run(&x4, None, &w4, true),
+            relu_run(&x4, None, &w4, false),
+        ),
+        (
+            "rank 2",
+            relu_run(&x2, None, &w2, true),
+            relu_run(&x2, None, &w2, false),
+        ),
+    ];
+    for (case, fused, separate) in cases {
+        assert_eq!(fused.len(), separate.len(), "{case}");
+        let zeros = fused[0].iter().filter(|v| **v == 0.0).count();
+        assert!(
+            zeros > fused[0].len() / 5 && zeros < fused[0].len() * 4 / 5,
+            "{case}: {zeros} of {} outputs rectified",
+            fused[0].len()
+        );
+        for (k, (a, b)) in fused.iter().zip(&separate).enumerate() {
+            assert_eq!(a.len(), b.len(), "{case}, result {k}");
+            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                assert_eq!(
+                    p.to_bits(),
+                    q.to_bits(),
+                    "{case}, result {k}, entry {i}: {p} vs {q}"
+                );
+            }
+        }
+    }
 }

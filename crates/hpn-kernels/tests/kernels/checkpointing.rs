@@ -7,11 +7,11 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
-use hpn_kernels::{batch_norm_forward, conv2d_forward};
+use hpn_kernels::{batch_norm_forward, batch_norm_relu_forward, conv2d_forward};
 
 use crate::util::{floats, images};
 
-/// conv -> BN -> ReLU -> conv -> BN, plus the block input, -> ReLU, then the result
+/// conv -> BN -> ReLU -> conv -> BN, plus the block input, -> ReLU (fused), then the result
 /// concatenated with the block input along the channels -> BN: a residual block followed by a
 /// dense-block concatenation.
 #[derive(Module, Debug)]
@@ -55,8 +55,7 @@ impl Block {
             &self.bn1,
             conv2d_forward(&self.conv1, x.clone()),
         ));
-        let h = batch_norm_forward(&self.bn2, conv2d_forward(&self.conv2, h));
-        let h = relu(h + x.clone());
+        let h = batch_norm_relu_forward(&self.bn2, conv2d_forward(&self.conv2, h), Some(x.clone()));
         relu(batch_norm_forward(&self.bn3, Tensor::cat(vec![h, x], 1)))
     }
 }
