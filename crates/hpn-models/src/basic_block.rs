@@ -1,7 +1,7 @@
 //! The residual BasicBlock of He et al. (2016): two 3x3 convolutions with BatchNorm, and a
 //! shortcut that is the identity or, where the shape changes, a projection.
 
-use crate::batch_norm_forward::batch_norm_forward;
+use crate::batch_norm_forward::batch_norm_relu_forward;
 use crate::conv_forward::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
@@ -128,12 +128,8 @@ impl BasicBlock {
             Some(downsample) => downsample.forward(x.clone()),
             None => x.clone(),
         };
-        let out = self.relu.forward(batch_norm_forward(
-            &self.bn1,
-            conv2d_forward(&self.conv1, x),
-        ));
-        let out = batch_norm_forward(&self.bn2, conv2d_forward(&self.conv2, out));
-        self.relu.forward(out + residual)
+        let out = batch_norm_relu_forward(&self.bn1, conv2d_forward(&self.conv1, x), None);
+        batch_norm_relu_forward(&self.bn2, conv2d_forward(&self.conv2, out), Some(residual))
     }
 }
 

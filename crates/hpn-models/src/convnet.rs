@@ -1,7 +1,7 @@
 //! A small ConvNet for the rotated-MNIST experiment (Fig. 5), where the output is S^2, and its
 //! normalised variant.
 
-use crate::batch_norm_forward::batch_norm_forward;
+use crate::batch_norm_forward::batch_norm_relu_forward;
 use crate::conv_forward::conv2d_forward;
 use crate::layers::batch_norm;
 use crate::max_pool_forward::max_pool2d_forward;
@@ -109,13 +109,13 @@ impl ConvNet {
     /// Images (N, C, H, W) -> outputs (N, D). Needs at least 4x4 pixels.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = conv2d_forward(&self.conv1, images);
-        let x = max_pool2d_forward(&self.pool, self.relu.forward(normalise(&self.bn1, x)));
+        let x = max_pool2d_forward(&self.pool, normalise_relu(&self.relu, &self.bn1, x));
         let x = conv2d_forward(&self.conv2, x);
-        let x = max_pool2d_forward(&self.pool, self.relu.forward(normalise(&self.bn2, x)));
+        let x = max_pool2d_forward(&self.pool, normalise_relu(&self.relu, &self.bn2, x));
         let x = self.to_grid(x);
         let [n, c, h, w] = x.dims();
         let x = self.fc1.forward(x.reshape([n, c * h * w]));
-        let x = self.relu.forward(normalise(&self.bn3, x));
+        let x = normalise_relu(&self.relu, &self.bn3, x);
         self.fc2.forward(x)
     }
 
@@ -133,10 +133,10 @@ impl ConvNet {
     }
 }
 
-/// `bn(x)` where the layer exists, `x` otherwise.
-fn normalise<const D: usize>(bn: &Option<BatchNorm>, x: Tensor<D>) -> Tensor<D> {
+/// `relu(bn(x))` where the layer exists, `relu(x)` otherwise.
+fn normalise_relu<const D: usize>(relu: &Relu, bn: &Option<BatchNorm>, x: Tensor<D>) -> Tensor<D> {
     match bn {
-        Some(bn) => batch_norm_forward(bn, x),
-        None => x,
+        Some(bn) => batch_norm_relu_forward(bn, x, None),
+        None => relu.forward(x),
     }
 }

@@ -1,7 +1,7 @@
 //! DenseNet-121 (Huang et al. 2017) in the CIFAR variant of the HPN authors' code, the
 //! network of the paper's supplementary CIFAR-100 and ImageNet-200 results.
 
-use crate::batch_norm_forward::batch_norm_forward;
+use crate::batch_norm_forward::batch_norm_relu_forward;
 use crate::conv_forward::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -64,12 +64,9 @@ impl DenseLayer {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let out = conv2d_forward(
             &self.conv1,
-            self.relu.forward(batch_norm_forward(&self.bn1, x.clone())),
+            batch_norm_relu_forward(&self.bn1, x.clone(), None),
         );
-        let out = conv2d_forward(
-            &self.conv2,
-            self.relu.forward(batch_norm_forward(&self.bn2, out)),
-        );
+        let out = conv2d_forward(&self.conv2, batch_norm_relu_forward(&self.bn2, out, None));
         Tensor::cat(vec![out, x], 1)
     }
 }
@@ -101,7 +98,7 @@ impl Transition {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         self.pool.forward(conv2d_forward(
             &self.conv,
-            self.relu.forward(batch_norm_forward(&self.bn, x)),
+            batch_norm_relu_forward(&self.bn, x, None),
         ))
     }
 }
@@ -177,7 +174,7 @@ impl DenseNet {
                 x = transition.forward(x);
             }
         }
-        let x = self.relu.forward(batch_norm_forward(&self.bn, x));
+        let x = batch_norm_relu_forward(&self.bn, x, None);
         self.linear.forward(global_average_pool(x))
     }
 }

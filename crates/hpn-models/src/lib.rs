@@ -51,7 +51,7 @@ mod resnet;
 mod resnet_cifar;
 
 pub use basic_block::{BasicBlock, Downsample, ZeroPadShortcut};
-pub use batch_norm_forward::batch_norm_forward;
+pub use batch_norm_forward::{batch_norm_forward, batch_norm_relu_forward};
 pub use config::{Backbone, BackboneConfig, Shortcut};
 pub use conv_forward::conv2d_forward;
 pub use convnet::ConvNet;

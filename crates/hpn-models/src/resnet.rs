@@ -1,7 +1,7 @@
 //! ResNet-18 and ResNet-34 in the ImageNet layout of He et al. (2016) / torchvision, used by
 //! the paper at 224 px for CUB-200-2011 and OmniArt.
 
-use crate::batch_norm_forward::batch_norm_forward;
+use crate::batch_norm_forward::batch_norm_relu_forward;
 use crate::conv_forward::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
@@ -80,10 +80,7 @@ impl ResNet {
 
     /// Images (N, C, H, W) -> outputs (N, D).
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = self.relu.forward(batch_norm_forward(
-            &self.bn1,
-            conv2d_forward(&self.conv1, images),
-        ));
+        let x = batch_norm_relu_forward(&self.bn1, conv2d_forward(&self.conv1, images), None);
         let mut x = max_pool2d_forward(&self.maxpool, x);
         for block in self
             .layer1

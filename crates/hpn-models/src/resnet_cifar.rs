@@ -2,7 +2,7 @@
 //! authors' code: ResNet-32 (n = 5) is the network of the paper's CIFAR-100 and
 //! ImageNet-200 experiments.
 
-use crate::batch_norm_forward::batch_norm_forward;
+use crate::batch_norm_forward::batch_norm_relu_forward;
 use crate::conv_forward::conv2d_forward;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
@@ -68,10 +68,7 @@ impl ResNetCifar {
 
     /// Images (N, C, H, W) -> outputs (N, D).
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let mut x = self.relu.forward(batch_norm_forward(
-            &self.bn1,
-            conv2d_forward(&self.conv1, images),
-        ));
+        let mut x = batch_norm_relu_forward(&self.bn1, conv2d_forward(&self.conv1, images), None);
         for block in self.layer1.iter().chain(&self.layer2).chain(&self.layer3) {
             x = block.forward(x);
         }
