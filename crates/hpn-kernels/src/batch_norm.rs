@@ -6,6 +6,10 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
+use crate::norm_loops::{
+    affine, affine_add_relu, affine_relu, gradient_sums, input_gradient, normalise, relu_gradient,
+    shifted_sums,
+};
 use crate::unfilled::filled;
 
 /// Shape of a batch-normalised tensor: N samples, C channels, S entries per channel and sample.
@@ -95,53 +99,6 @@ fn channel_sums(
         .collect()
 }
 
-/// Independent partial sums a reduction keeps, one AVX-512 register of f32 (or two AVX2 ones),
-/// so that the additions do not wait on each other; they are added up in a fixed order at the
-/// end, so the result does not depend on the CPU or the thread count.
-const LANES: usize = 16;
-
-/// (sum f(v).0, sum f(v).1) over `values`: entry i goes to partial sum i mod [`LANES`], and the
-/// partial sums are added up in order.
-fn lane_sums(values: &[f32], f: impl Fn(f32) -> (f32, f32)) -> (f32, f32) {
-    let (mut a, mut b) = ([0.0f32; LANES], [0.0f32; LANES]);
-    let chunks = values.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for i in 0..LANES {
-            let (p, q) = f(chunk[i]);
-            a[i] += p;
-            b[i] += q;
-        }
-    }
-    for (i, &v) in rest.iter().enumerate() {
-        let (p, q) = f(v);
-        a[i] += p;
-        b[i] += q;
-    }
-    (a.iter().sum(), b.iter().sum())
-}
-
-/// (sum f(x, y).0, sum f(x, y).1) over the pairs of `xs` and `ys` (same length), in the lanes
-/// of [`lane_sums`].
-fn lane_sums2(xs: &[f32], ys: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f32, f32) {
-    let (mut a, mut b) = ([0.0f32; LANES], [0.0f32; LANES]);
-    let (xc, yc) = (xs.chunks_exact(LANES), ys.chunks_exact(LANES));
-    let (xr, yr) = (xc.remainder(), yc.remainder());
-    for (x, y) in xc.zip(yc) {
-        for i in 0..LANES {
-            let (p, q) = f(x[i], y[i]);
-            a[i] += p;
-            b[i] += q;
-        }
-    }
-    for (i, (&x, &y)) in xr.iter().zip(yr).enumerate() {
-        let (p, q) = f(x, y);
-        a[i] += p;
-        b[i] += q;
-    }
-    (a.iter().sum(), b.iter().sum())
-}
-
 /// One channel's batch statistics and the coefficients of its output pass y = x scale + shift.
 #[derive(Clone, Copy, Debug)]
 struct ChannelNorm {
@@ -172,10 +129,7 @@ fn train_statistics(
     let shifts: Vec<f32> = (0..shape.channels).map(|c| x[c * shape.spatial]).collect();
     let sums = channel_sums(shape, |i, c| {
         let k = shifts[c];
-        lane_sums(&x[i * shape.spatial..][..shape.spatial], |v| {
-            let d = v - k;
-            (d, d * d)
-        })
+        shifted_sums(&x[i * shape.spatial..][..shape.spatial], k)
     });
     sums.iter()
         .zip(&shifts)
@@ -220,16 +174,9 @@ pub fn batch_norm_train(
     let output = map_planes(shape, |plane, n, c| {
         let ChannelNorm { scale, shift, .. } = channels[c];
         let src = &x[(n * shape.channels + c) * shape.spatial..][..shape.spatial];
-        for (y, &v) in plane.iter_mut().zip(src) {
-            y.write(v * scale + shift);
-        }
+        affine(plane, src, scale, shift);
     });
     norm_forward(output, &channels)
-}
-
-/// The rectifier max(v, 0) as Burn's Flex backend computes it: NaN stays NaN, -0 becomes +0.
-fn relu(v: f32) -> f32 {
-    if v.is_nan() || v > 0.0 { v } else { 0.0 }
 }
 
 /// [`batch_norm_train`] followed by a rectifier in the same output pass, optionally after a
@@ -254,16 +201,8 @@ pub fn batch_norm_relu_train(
         let start = (n * shape.channels + c) * shape.spatial;
         let src = &x[start..][..shape.spatial];
         match residual {
-            Some(r) => {
-                for ((y, &v), &r) in plane.iter_mut().zip(src).zip(&r[start..][..shape.spatial]) {
-                    y.write(relu((v * scale + shift) + r));
-                }
-            }
-            None => {
-                for (y, &v) in plane.iter_mut().zip(src) {
-                    y.write(relu(v * scale + shift));
-                }
-            }
+            Some(r) => affine_add_relu(plane, src, &r[start..][..shape.spatial], scale, shift),
+            None => affine_relu(plane, src, scale, shift),
         }
     });
     norm_forward(output, &channels)
@@ -281,11 +220,7 @@ pub fn relu_backward(output: &[f32], dy: &[f32]) -> Vec<f32> {
                     .par_chunks(TASK_ENTRIES)
                     .zip(dy.par_chunks(TASK_ENTRIES)),
             )
-            .for_each(|(out, (ys, gs))| {
-                for ((o, &y), &g) in out.iter_mut().zip(ys).zip(gs) {
-                    o.write(if y.is_nan() || y > 0.0 { g } else { 0.0 });
-                }
-            })
+            .for_each(|(out, (ys, gs))| relu_gradient(out, ys, gs))
     })
 }
 
@@ -319,9 +254,7 @@ pub fn batch_norm_inference(
     map_planes(shape, |plane, n, c| {
         let (m, s, g, b) = (mean[c], std[c], gamma[c], beta[c]);
         let src = &x[(n * shape.channels + c) * shape.spatial..][..shape.spatial];
-        for (y, &v) in plane.iter_mut().zip(src) {
-            y.write(((v - m) / s) * g + b);
-        }
+        normalise(plane, src, [m, s, g, b]);
     })
 }
 
@@ -351,7 +284,7 @@ pub fn batch_norm_train_backward(
     let sums: Vec<(f64, f64)> = channel_sums(shape, |i, c| {
         let m = mean[c];
         let plane = i * shape.spatial..(i + 1) * shape.spatial;
-        lane_sums2(&x[plane.clone()], &dy[plane], |v, g| (g, g * (v - m)))
+        gradient_sums(&x[plane.clone()], &dy[plane], m)
     })
     .into_iter()
     .zip(&inv_std)
@@ -371,9 +304,7 @@ pub fn batch_norm_train_backward(
         let (a, b, d) = coefficients[c];
         let start = (n * shape.channels + c) * shape.spatial;
         let (xs, gs) = (&x[start..][..shape.spatial], &dy[start..][..shape.spatial]);
-        for ((out, &v), &g) in plane.iter_mut().zip(xs).zip(gs) {
-            out.write(a * g + b * v + d);
-        }
+        input_gradient(plane, xs, gs, [a, b, d]);
     });
     NormBackward {
         input,

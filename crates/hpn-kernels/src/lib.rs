@@ -43,6 +43,7 @@ mod conv_extension;
 mod conv_shifted;
 pub mod max_pool;
 mod max_pool_extension;
+mod norm_loops;
 mod unfilled;
 
 pub use batch_norm_extension::{batch_norm_forward, batch_norm_relu_forward};
