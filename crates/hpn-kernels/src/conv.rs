@@ -558,13 +558,19 @@ pub fn conv2d_weight_grad(input: &[f32], output_grad: &[f32], shape: &ConvShape)
             }
         },
     );
-    // Sum the dW^T (CKK x O) of the accumulators in their order and transpose to (O, C, K, K).
-    let mut total = vec![0.0f32; size];
+    // Sum the dW^T (CKK x O) of the accumulators in their order, in place and in their layout
+    // (adding into the transposed layout directly, one write per `patch` floats, took 4 % of a
+    // ResNet-18 step), then transpose to (O, C, K, K) once.
+    let mut sum = vec![0.0f32; size];
     for partial in partials {
-        for (r, row) in partial.chunks_exact(shape.out_channels).enumerate() {
-            for (o, v) in row.iter().enumerate() {
-                total[o * patch + r] += v;
-            }
+        for (t, v) in sum.iter_mut().zip(&partial) {
+            *t += v;
+        }
+    }
+    let mut total = vec![0.0f32; size];
+    for (r, row) in sum.chunks_exact(shape.out_channels).enumerate() {
+        for (o, v) in row.iter().enumerate() {
+            total[o * patch + r] = *v;
         }
     }
     total
