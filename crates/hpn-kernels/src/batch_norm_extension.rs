@@ -7,7 +7,7 @@ use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::retro_forward::RetroForward;
 use burn::backend::autodiff::checkpoint::state::BackwardStates;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::checkpoint::strategy::{CheckpointStrategy, NoCheckpointing};
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
@@ -377,6 +377,11 @@ impl RetroForward for RetroBatchNorm {
     }
 }
 
+/// Whether `C` recomputes memory-bound operations (any strategy but [`NoCheckpointing`]).
+fn checkpointing<C: CheckpointStrategy>() -> bool {
+    std::any::TypeId::of::<C>() != std::any::TypeId::of::<NoCheckpointing>()
+}
+
 impl<C: CheckpointStrategy> FusedBatchNormBackend for Autodiff<Flex, C> {
     /// Memory-bound (two passes over x): under a checkpointing strategy its output is not kept
     /// for the backward pass but recomputed from x, gamma and beta when a later operation's
@@ -438,13 +443,19 @@ impl<C: CheckpointStrategy> FusedBatchNormBackend for Autodiff<Flex, C> {
     }
 
     /// The output is kept for the backward pass (it is the rectifier's mask and the next
-    /// layer's input anyway).
+    /// layer's input anyway). Under a checkpointing strategy, where BatchNorm and ReLU are not
+    /// kept but recomputed, the two run as separate tracked operations instead (the same
+    /// bits), so that checkpointing saves what it saved before.
     fn fused_batch_norm_relu_train(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        if checkpointing::<C>() {
+            let (y, mean, variance) = Self::fused_batch_norm_train(x, gamma, beta, epsilon);
+            return (Self::relu(y), mean, variance);
+        }
         match FusedBatchNormReluBackward
             .prepare::<C>([x.node(), gamma.node(), beta.node()])
             .compute_bound()
@@ -499,6 +510,10 @@ impl<C: CheckpointStrategy> FusedBatchNormBackend for Autodiff<Flex, C> {
         residual: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        if checkpointing::<C>() {
+            let (y, mean, variance) = Self::fused_batch_norm_train(x, gamma, beta, epsilon);
+            return (Self::relu(Self::float_add(y, residual)), mean, variance);
+        }
         match FusedBatchNormAddReluBackward
             .prepare::<C>([x.node(), gamma.node(), beta.node(), residual.node()])
             .compute_bound()
@@ -617,7 +632,8 @@ fn update_running(bn: &BatchNorm, mean: FloatTensor<Dispatch>, variance: FloatTe
 /// [`batch_norm_forward`] runs its fused kernels) normalises, adds and rectifies in one output
 /// pass ([`batch_norm_relu_train`]) and takes the rectifier's mask from the output in the
 /// backward pass; value, gradients and running statistics have the bits of the three separate
-/// operations. Every other case is those three operations.
+/// operations. Under gradient checkpointing (which recomputes BatchNorm and ReLU rather than
+/// keeping them) and in every other case it is those three operations.
 pub fn batch_norm_relu_forward<const D: usize>(
     bn: &BatchNorm,
     x: Tensor<D>,
