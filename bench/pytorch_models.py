@@ -19,7 +19,7 @@ parameters is printed in the header and checked against hpn's (`Model::num_param
 in crates/hpn-models/src/lib.rs); the script exits with status 1 if they differ.
 
     python3 bench/pytorch_models.py [--network resnet32] [--batch N] [--warmup 2] [--iters 5]
-                                    [--threads N] [--device cpu|cuda]
+                                    [--threads N] [--device cpu|cuda] [--seed 0]
 
 `--batch` defaults to the network's batch above. Prints the median forward (eval mode, no grad,
 outputs copied back to the host) and train-step (loss read back to the host) throughput in
@@ -306,6 +306,7 @@ def main():
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: default)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--seed", type=int, default=0, help="torch.manual_seed: the same last loss on every run")
     args = parser.parse_args()
     if args.iters < 1:
         parser.error("--iters must be at least 1")
@@ -315,6 +316,8 @@ def main():
     device = torch.device(args.device)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+
+    torch.manual_seed(args.seed)
 
     title, channels, side, dims, default_batch = NETWORKS[args.network]
     batch = max(1, args.batch if args.batch is not None else default_batch)

@@ -69,6 +69,10 @@ pub struct ModelsArgs {
     /// pass instead of keeping their outputs (Burn's balanced gradient checkpointing).
     #[arg(long)]
     checkpointing: bool,
+    /// Seed of the weights, images, labels and prototypes: the same seed gives the same last
+    /// loss on every run of one machine.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 /// K random unit rows of dimension D.
@@ -100,6 +104,8 @@ pub fn run(args: ModelsArgs) -> Result<()> {
     } else {
         device.clone().autodiff()
     };
+    device.seed(args.seed);
+    train_device.seed(args.seed);
     let mut model = BackboneConfig::new(backbone, dims)
         .with_in_channels(channels)
         .init(&train_device)
