@@ -2,7 +2,7 @@
 //! convolution and training-mode batch normalisation, each plugged into Flex and its autodiff
 //! as a Burn backend extension with a handwritten backward node.
 //!
-//! Three functions are the whole interface a network needs; each takes Burn's own layer and
+//! Four functions are the whole interface a network needs; each takes Burn's own layer and
 //! gives what the layer's `forward` gives (value, gradients and, for BatchNorm, the running
 //! statistics) to float rounding, and falls back to that `forward` on every other device:
 //!
@@ -13,6 +13,9 @@
 //! - [`batch_norm_forward`]: `bn.forward(x)`, in training mode on an autodiff Flex device
 //!   two passes forward and two backward ([`batch_norm`]) instead of a dozen element-wise
 //!   operations and layout copies;
+//! - [`batch_norm_relu_forward`]: `relu(bn.forward(x) + residual)` (the sum optional), the
+//!   same kernels with the sum and the rectifier in the output pass, the bits of the three
+//!   operations;
 //! - [`max_pool2d_forward`]: `pool.forward(x)` with one pass over each plane forward and one
 //!   backward ([`max_pool`]), Burn's bits.
 //!

@@ -1,4 +1,5 @@
-//! The one entry point the networks use for BatchNorm.
+//! The two entry points the networks use for BatchNorm: alone, and followed by a ReLU (after a
+//! residual sum).
 
 use burn::nn::BatchNorm;
 use burn::tensor::Tensor;
