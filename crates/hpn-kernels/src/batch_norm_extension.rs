@@ -377,6 +377,68 @@ impl RetroForward for RetroBatchNorm {
     }
 }
 
+/// A tensor of the autodiff Flex backend (the same type for every checkpointing strategy).
+type AutodiffFlexTensor<C> = FloatTensor<Autodiff<Flex, C>>;
+
+/// The forward pass of a rectified node, relu(BN(x) + residual) (the sum optional), tracked
+/// (keeping [`ReluNormState`] for [`relu_norm_grads`]) or not: the one body of
+/// [`FusedBatchNormBackend::fused_batch_norm_relu_train`] (three parents) and
+/// [`FusedBatchNormBackend::fused_batch_norm_add_relu_train`] (four).
+fn relu_norm_forward<BO, C, const N: usize>(
+    ops: OpsKind<BO, Flex, ReluNormState, C, N>,
+    x: AutodiffFlexTensor<C>,
+    gamma: AutodiffFlexTensor<C>,
+    beta: AutodiffFlexTensor<C>,
+    residual: Option<FlexTensor>,
+    epsilon: f64,
+) -> (
+    AutodiffFlexTensor<C>,
+    AutodiffFlexTensor<C>,
+    AutodiffFlexTensor<C>,
+)
+where
+    BO: Backward<Flex, N, State = ReluNormState>,
+    C: CheckpointStrategy,
+{
+    let from_inner = <Autodiff<Flex, C> as AutodiffBackend>::from_inner;
+    match ops {
+        OpsKind::Tracked(mut prep) => {
+            let x_state = prep.checkpoint(&x);
+            let gamma_state = prep.checkpoint(&gamma);
+            let (output, mean, variance) = flex_relu_forward(
+                x.into_primitive(),
+                gamma.into_primitive(),
+                beta.into_primitive(),
+                residual,
+                epsilon,
+            );
+            let state = (
+                x_state,
+                gamma_state,
+                mean.clone(),
+                variance.clone(),
+                epsilon,
+                output.clone(),
+            );
+            (
+                prep.finish(state, output),
+                from_inner(mean),
+                from_inner(variance),
+            )
+        }
+        OpsKind::UnTracked(prep) => {
+            let (output, mean, variance) = flex_relu_forward(
+                x.into_primitive(),
+                gamma.into_primitive(),
+                beta.into_primitive(),
+                residual,
+                epsilon,
+            );
+            (prep.finish(output), from_inner(mean), from_inner(variance))
+        }
+    }
+}
+
 /// Whether `C` recomputes memory-bound operations (any strategy but [`NoCheckpointing`]).
 fn checkpointing<C: CheckpointStrategy>() -> bool {
     std::any::TypeId::of::<C>() != std::any::TypeId::of::<NoCheckpointing>()
@@ -456,50 +518,11 @@ impl<C: CheckpointStrategy> FusedBatchNormBackend for Autodiff<Flex, C> {
             let (y, mean, variance) = Self::fused_batch_norm_train(x, gamma, beta, epsilon);
             return (Self::relu(y), mean, variance);
         }
-        match FusedBatchNormReluBackward
+        let ops = FusedBatchNormReluBackward
             .prepare::<C>([x.node(), gamma.node(), beta.node()])
             .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                let x_state = prep.checkpoint(&x);
-                let gamma_state = prep.checkpoint(&gamma);
-                let (output, mean, variance) = flex_relu_forward(
-                    x.into_primitive(),
-                    gamma.into_primitive(),
-                    beta.into_primitive(),
-                    None,
-                    epsilon,
-                );
-                let state = (
-                    x_state,
-                    gamma_state,
-                    mean.clone(),
-                    variance.clone(),
-                    epsilon,
-                    output.clone(),
-                );
-                (
-                    prep.finish(state, output),
-                    Self::from_inner(mean),
-                    Self::from_inner(variance),
-                )
-            }
-            OpsKind::UnTracked(prep) => {
-                let (output, mean, variance) = flex_relu_forward(
-                    x.into_primitive(),
-                    gamma.into_primitive(),
-                    beta.into_primitive(),
-                    None,
-                    epsilon,
-                );
-                (
-                    prep.finish(output),
-                    Self::from_inner(mean),
-                    Self::from_inner(variance),
-                )
-            }
-        }
+            .stateful();
+        relu_norm_forward(ops, x, gamma, beta, None, epsilon)
     }
 
     /// As [`Self::fused_batch_norm_relu_train`], with the residual as a fourth parent.
@@ -514,50 +537,18 @@ impl<C: CheckpointStrategy> FusedBatchNormBackend for Autodiff<Flex, C> {
             let (y, mean, variance) = Self::fused_batch_norm_train(x, gamma, beta, epsilon);
             return (Self::relu(Self::float_add(y, residual)), mean, variance);
         }
-        match FusedBatchNormAddReluBackward
+        let ops = FusedBatchNormAddReluBackward
             .prepare::<C>([x.node(), gamma.node(), beta.node(), residual.node()])
             .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                let x_state = prep.checkpoint(&x);
-                let gamma_state = prep.checkpoint(&gamma);
-                let (output, mean, variance) = flex_relu_forward(
-                    x.into_primitive(),
-                    gamma.into_primitive(),
-                    beta.into_primitive(),
-                    Some(residual.into_primitive()),
-                    epsilon,
-                );
-                let state = (
-                    x_state,
-                    gamma_state,
-                    mean.clone(),
-                    variance.clone(),
-                    epsilon,
-                    output.clone(),
-                );
-                (
-                    prep.finish(state, output),
-                    Self::from_inner(mean),
-                    Self::from_inner(variance),
-                )
-            }
-            OpsKind::UnTracked(prep) => {
-                let (output, mean, variance) = flex_relu_forward(
-                    x.into_primitive(),
-                    gamma.into_primitive(),
-                    beta.into_primitive(),
-                    Some(residual.into_primitive()),
-                    epsilon,
-                );
-                (
-                    prep.finish(output),
-                    Self::from_inner(mean),
-                    Self::from_inner(variance),
-                )
-            }
-        }
+            .stateful();
+        relu_norm_forward(
+            ops,
+            x,
+            gamma,
+            beta,
+            Some(residual.into_primitive()),
+            epsilon,
+        )
     }
 
     /// Burn's tracked composition, so that gradients flow (the one-pass kernel runs on the plain
