@@ -619,12 +619,12 @@ fn update_running(bn: &BatchNorm, mean: FloatTensor<Dispatch>, variance: FloatTe
 }
 
 /// `relu(bn.forward(x) + residual)` (without the sum when `residual` is `None`), the
-/// BatchNorm-ReLU pair of the ResNets and the ConvNet. Training on the Flex CPU backend (where
-/// [`batch_norm_forward`] runs its fused kernels) normalises, adds and rectifies in one output
-/// pass ([`batch_norm_relu_train`]) and takes the rectifier's mask from the output in the
-/// backward pass; value, gradients and running statistics have the bits of the three separate
-/// operations. Under gradient checkpointing (which recomputes BatchNorm and ReLU rather than
-/// keeping them) and in every other case it is those three operations.
+/// BatchNorm-ReLU pair of the ResNets, DenseNet-121 and the ConvNet. Training on the Flex CPU
+/// backend (where [`batch_norm_forward`] runs its fused kernels) normalises, adds and rectifies
+/// in one output pass ([`batch_norm_relu_train`]) and takes the rectifier's mask from the
+/// output in the backward pass; value, gradients and running statistics have the bits of the
+/// three separate operations. Under gradient checkpointing (which recomputes BatchNorm and
+/// ReLU rather than keeping them) and in every other case it is those three operations.
 pub fn batch_norm_relu_forward<const D: usize>(
     bn: &BatchNorm,
     x: Tensor<D>,

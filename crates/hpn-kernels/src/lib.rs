@@ -19,8 +19,8 @@
 //! - [`max_pool2d_forward`]: `pool.forward(x)` with one pass over each plane forward and one
 //!   backward ([`max_pool`]), Burn's bits.
 //!
-//! The slice-level kernels of [`conv`], [`batch_norm`] and [`max_pool`] are public for benchmarks and for
-//! tests against their definitions.
+//! The slice-level kernels of [`conv`], [`batch_norm`] and [`max_pool`] are public for
+//! benchmarks and for tests against their definitions.
 //!
 //! ```
 //! use burn::nn::conv::Conv2dConfig;
